@@ -1,0 +1,1 @@
+"""Subcommands of the `gas` CLI, one module each (see gas/cli.py)."""

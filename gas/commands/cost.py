@@ -1,0 +1,44 @@
+"""`gas cost`: params and GMACs of presets, random samples or blueprint files, without building."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from gas.blueprint import Blueprint
+from gas.errors import GasError
+from search_spaces import get_space
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "cost",
+        help="analytic params and GMACs of blueprints (presets by default)",
+        description="Price blueprints analytically (exact params, MACs with attention counted).",
+    )
+    parser.add_argument("targets", nargs="*", help="preset names or blueprint .json files (default: all presets)")
+    parser.add_argument("--space", default="hiera")
+    parser.add_argument("--img-size", type=int, default=224)
+    parser.add_argument("--random", type=int, default=0, metavar="K", help="also price K random blueprints")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    space = get_space(args.space, img_size=args.img_size)
+    rows = [(target, _load(space, target)) for target in (args.targets or space.preset_names())]
+    rows += [(f"random:{seed}", space.random(seed)) for seed in range(args.random)]
+    print(f"{'name':<18} {'arch_id':<12} {'params (M)':>10} {'GMACs':>8}  blueprint")
+    for name, blueprint in rows:
+        cost = space.cost(blueprint)
+        print(f"{name:<18} {blueprint.arch_id:<12} {cost.mparams:>10.2f} {cost.gmacs:>8.3f}  {blueprint.describe()}")
+    return 0
+
+
+def _load(space, target: str) -> Blueprint:
+    """A preset by name, or a blueprint JSON file by path."""
+    if target.endswith(".json"):
+        path = Path(target)
+        if not path.is_file():
+            raise GasError(f"blueprint file {target} does not exist")
+        return Blueprint.model_validate_json(path.read_text())
+    return space.preset(target)

@@ -1,0 +1,102 @@
+"""What every search space provides, and the small helpers spaces share.
+
+A space turns Optuna trials into blueprints (define-by-run, NNI-style labelled dimensions), builds
+them, and prices them analytically. The generator and the evaluators only talk to this interface,
+so a new space is a new subpackage registered with `@register_space`, and `gas/` does not change.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+import torch.nn as nn
+
+from gas.blueprint import Blueprint
+
+__all__ = ["Cost", "RandomTrial", "SearchSpace"]
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """Analytic cost of a blueprint at its image size, batch 1.
+
+    `macs` counts multiply-accumulates with fvcore's conventions (1 MAC = 1 "flop" in fvcore and
+    timm's tables): linear/conv weights, attention q@k and attn@v, and 5 per LayerNorm element.
+    """
+
+    params: int
+    macs: int
+
+    @property
+    def gmacs(self) -> float:
+        return self.macs / 1e9
+
+    @property
+    def mparams(self) -> float:
+        return self.params / 1e6
+
+
+class RandomTrial:
+    """Answers Optuna's `suggest_*` calls uniformly at random, without a study.
+
+    Lets `space.random(seed)` reuse the exact define-by-run code that Optuna drives, at a fraction
+    of the cost of creating a study per sample.
+    """
+
+    def __init__(self, seed: int | None = None):
+        self._rng = np.random.default_rng(seed)
+        self.params: dict[str, Any] = {}
+
+    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int:
+        value = low + step * int(self._rng.integers(0, (high - low) // step + 1))
+        self.params[name] = value
+        return value
+
+    def suggest_float(self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False) -> float:
+        value = float(self._rng.uniform(low, high))
+        self.params[name] = value
+        return value
+
+    def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any:
+        value = choices[int(self._rng.integers(0, len(choices)))]
+        self.params[name] = value
+        return value
+
+
+class SearchSpace(abc.ABC):
+    """A family of blueprints with its sampler, builder and analytic cost model."""
+
+    name: str = ""
+
+    @abc.abstractmethod
+    def sample(self, trial: optuna.Trial | RandomTrial) -> Blueprint:
+        """Draw a valid blueprint through the trial's `suggest_*` calls (define-by-run)."""
+
+    @abc.abstractmethod
+    def build(self, blueprint: Blueprint) -> nn.Module:
+        """The model the blueprint describes, in eval mode."""
+
+    @abc.abstractmethod
+    def cost(self, blueprint: Blueprint) -> Cost:
+        """Exact params and MACs without building anything."""
+
+    @abc.abstractmethod
+    def preset_names(self) -> list[str]:
+        """Names accepted by `preset`."""
+
+    @abc.abstractmethod
+    def preset(self, name: str) -> Blueprint:
+        """A named reference blueprint; KeyError listing the known names otherwise."""
+
+    def random(self, seed: int | None = None) -> Blueprint:
+        """A valid blueprint drawn uniformly over the space's dimensions."""
+        return self.sample(RandomTrial(seed))
+
+    def freeze(self, params: dict[str, Any]) -> Blueprint:
+        """The blueprint a finished trial's `{label: value}` params describe."""
+        return self.sample(optuna.trial.FixedTrial(params))

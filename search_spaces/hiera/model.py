@@ -1,0 +1,327 @@
+"""Hiera-style hierarchical vision transformer: mask unit attention and Q-pooling.
+
+This is the one model implementation of gas: the search builds it, and `gas export` writes this
+very code into the exported TurboViT file. So it imports only torch and reads top-down like a model
+file: helpers, attention, block, head, model.
+
+Module and parameter names follow timm's `timm/models/hiera.py` (patch_embed.proj, pos_embed,
+blocks.N.{norm1,proj,attn.qkv,attn.proj,norm2,mlp.fc1,mlp.fc2}, head.{norm,fc}), so timm Hiera
+checkpoints load with strict=True into a matching configuration. Unlike timm's Hiera, every stage
+has its own width, heads and MLP ratio.
+
+Token layout (Hiera, arXiv 2306.00989): after the patch embedding the tokens are "unrolled": the
+q_stride x q_stride sub-grid offsets of every level move outward, finest first, so that
+  - Q-pooling is a max over the outermost q_stride**2 slices: x.view(B, q_stride**2, -1, C).amax(1)
+  - a mask unit of q_stride**k x q_stride**k tokens is the set of tokens sharing the inner index,
+    i.e. tokens t, t + W, t + 2W, ... for W mask units, so windowing is a reshape.
+"""
+
+import math
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+LAYER_NORM_EPS = 1e-6  # timm's LayerNorm default; Hiera checkpoints are trained with it
+
+
+def drop_path(x: torch.Tensor, drop_prob: float, training: bool) -> torch.Tensor:
+    """Stochastic depth: zero whole samples of a residual branch with probability `drop_prob`."""
+    if drop_prob == 0.0 or not training:
+        return x
+    keep_prob = 1.0 - drop_prob
+    mask = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(keep_prob)
+    return x * mask / keep_prob
+
+
+def unroll(x: torch.Tensor, grid_size: int, q_stride: int, levels: int) -> torch.Tensor:
+    """Reorder [B, H*W, C] tokens so each level's q_stride x q_stride offsets are outermost."""
+    B, _, C = x.shape
+    size = grid_size
+    x = x.view(B, 1, size, size, C)  # [B, outer=1, H, W, C]
+    for _ in range(levels):
+        size //= q_stride
+        x = x.reshape(B, -1, size, q_stride, size, q_stride, C)  # [B, outer, h, sy, w, sx, C]
+        x = x.permute(0, 1, 3, 5, 2, 4, 6)  # [B, outer, sy, sx, h, w, C]
+    return x.reshape(B, -1, C)  # [B, H*W, C], finest offsets outermost
+
+
+def reroll(x: torch.Tensor, levels: int, q_stride: int) -> torch.Tensor:
+    """Undo the `levels` unroll levels still present in x: [B, N, C] -> spatial [B, H, W, C]."""
+    B, N, C = x.shape
+    size = math.isqrt(N // q_stride ** (2 * levels))  # side of the coarsest grid
+    x = x.view(B, -1, size, size, C)  # [B, outer, h, w, C]
+    for _ in range(levels):
+        x = x.reshape(B, -1, q_stride, q_stride, size, size, C)  # [B, outer, sy, sx, h, w, C]
+        x = x.permute(0, 1, 4, 2, 5, 3, 6)  # [B, outer, h, sy, w, sx, C]
+        size *= q_stride
+        x = x.reshape(B, -1, size, size, C)  # [B, outer, h*sy, w*sx, C]
+    return x.view(B, size, size, C)  # [B, H, W, C]
+
+
+class PatchEmbed(nn.Module):
+    """Strided convolution from pixels to a [B, tokens, dim] sequence."""
+
+    def __init__(self, in_chans: int, dim: int, kernel: int, stride: int, padding: int):
+        super().__init__()
+        self.proj = nn.Conv2d(in_chans, dim, kernel_size=kernel, stride=stride, padding=padding)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.proj(x)  # [B, dim, H', W']
+        return x.flatten(2).transpose(1, 2)  # [B, H'*W', dim]
+
+
+class Mlp(nn.Module):
+    def __init__(self, dim: int, hidden: int):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.act(self.fc1(x)))
+
+
+class MaskUnitAttention(nn.Module):
+    """Attention within mask units (or globally), optionally max-pooling the queries by q_stride.
+
+    `window_size` is the flattened mask unit size *after* this block's pooling; `q_stride` is the
+    flattened pooling factor (q_stride**2 for a square stride).
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        dim_out: int,
+        heads: int,
+        q_stride: int = 1,
+        window_size: int = 0,
+        use_mask_unit_attn: bool = False,
+    ):
+        super().__init__()
+        self.dim_out = dim_out
+        self.heads = heads
+        self.head_dim = dim_out // heads
+        self.q_stride = q_stride
+        self.window_size = window_size
+        self.use_mask_unit_attn = use_mask_unit_attn
+        self.qkv = nn.Linear(dim, 3 * dim_out)
+        self.proj = nn.Linear(dim_out, dim_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.use_mask_unit_attn:
+            x = self._mask_unit_attention(x)
+        else:
+            x = self._global_attention(x)
+        return self.proj(x)
+
+    def _mask_unit_attention(self, x: torch.Tensor) -> torch.Tensor:
+        B, N, _ = x.shape
+        windows = N // (self.q_stride * self.window_size)
+        qkv = self.qkv(x).reshape(B, -1, windows, 3, self.heads, self.head_dim)  # [B, T, W, 3, h, d]
+        q, k, v = qkv.permute(3, 0, 4, 2, 1, 5).unbind(0)  # each [B, h, W, T, d]
+        if self.q_stride > 1:
+            q = q.view(B, self.heads, windows, self.q_stride, -1, self.head_dim)  # [B, h, W, q, T/q, d]
+            q = q.amax(dim=3)  # [B, h, W, T/q, d]
+        x = F.scaled_dot_product_attention(q, k, v)  # [B, h, W, T/q, d]
+        return x.transpose(1, 3).reshape(B, -1, self.dim_out)  # [B, T/q * W, h * d]
+
+    def _global_attention(self, x: torch.Tensor) -> torch.Tensor:
+        B, N, _ = x.shape
+        qkv = self.qkv(x).reshape(B, N, 3, self.heads, self.head_dim)  # [B, N, 3, h, d]
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each [B, h, N, d]
+        if self.q_stride > 1:
+            q = q.view(B, self.heads, self.q_stride, -1, self.head_dim).amax(dim=2)  # [B, h, N/q, d]
+        # Contiguous inputs let SDPA pick its fused kernels instead of the math fallback.
+        x = F.scaled_dot_product_attention(q.contiguous(), k.contiguous(), v.contiguous())
+        return x.transpose(1, 2).reshape(B, -1, self.dim_out)  # [B, N/q, h * d]
+
+
+class HieraBlock(nn.Module):
+    """Pre-norm transformer block; the residual is projected at a width change, max-pooled at a Q-pool."""
+
+    def __init__(
+        self,
+        dim: int,
+        dim_out: int,
+        heads: int,
+        mlp_ratio: float = 4.0,
+        drop_path: float = 0.0,
+        q_stride: int = 1,
+        window_size: int = 0,
+        use_mask_unit_attn: bool = False,
+    ):
+        super().__init__()
+        self.dim = dim
+        self.dim_out = dim_out
+        self.drop_path = drop_path
+        self.norm1 = nn.LayerNorm(dim, eps=LAYER_NORM_EPS)
+        self.proj = nn.Linear(dim, dim_out) if dim != dim_out else None
+        self.attn = MaskUnitAttention(dim, dim_out, heads, q_stride, window_size, use_mask_unit_attn)
+        self.norm2 = nn.LayerNorm(dim_out, eps=LAYER_NORM_EPS)
+        self.mlp = Mlp(dim_out, int(dim_out * mlp_ratio))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x_norm = self.norm1(x)
+        if self.proj is not None:
+            x = self.proj(x_norm)  # [B, N, C']
+        if self.attn.q_stride > 1:
+            x = x.view(x.shape[0], self.attn.q_stride, -1, x.shape[-1]).amax(dim=1)  # [B, N/q, C']
+        x = x + drop_path(self.attn(x_norm), self.drop_path, self.training)
+        x = x + drop_path(self.mlp(self.norm2(x)), self.drop_path, self.training)
+        return x
+
+
+class ClassifierHead(nn.Module):
+    """Average-pool the tokens, normalise, classify (timm's ClNormMlpClassifierHead names)."""
+
+    def __init__(self, dim: int, num_classes: int):
+        super().__init__()
+        self.norm = nn.LayerNorm(dim, eps=LAYER_NORM_EPS)
+        self.fc = nn.Linear(dim, num_classes) if num_classes > 0 else nn.Identity()
+
+    def forward(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = self.norm(x.mean(dim=1))  # [B, N, C] -> [B, C]
+        return x if pre_logits else self.fc(x)
+
+
+class Hiera(nn.Module):
+    """Hierarchical ViT with mask unit attention and Q-pooling; one width, heads, MLP per stage."""
+
+    def __init__(
+        self,
+        img_size: int = 224,
+        in_chans: int = 3,
+        num_classes: int = 1000,
+        embed_dims: Sequence[int] = (96, 192, 384, 768),
+        num_heads: Sequence[int] = (1, 2, 4, 8),
+        depths: Sequence[int] = (1, 2, 7, 2),
+        mlp_ratios: Sequence[float] = (4.0, 4.0, 4.0, 4.0),
+        mask_unit_attn: Sequence[bool] = (True, True, False, False),
+        q_pool: int = 3,
+        q_stride: int = 2,
+        mask_unit_size: int = 8,
+        patch_kernel: int = 7,
+        patch_stride: int = 4,
+        patch_padding: int = 3,
+        drop_path_rate: float = 0.0,
+    ):
+        super().__init__()
+        self.num_classes = num_classes
+        self.q_stride = q_stride
+        self.grid_size = img_size // patch_stride
+        self.unroll_levels = len(depths) - 1
+        self.stage_ends = [sum(depths[: i + 1]) - 1 for i in range(len(depths))]
+        self.stage_pools = [min(i, q_pool) for i in range(len(depths))]  # poolings before stage i
+        self.patch_embed = PatchEmbed(in_chans, embed_dims[0], patch_kernel, patch_stride, patch_padding)
+        self.pos_embed = nn.Parameter(torch.zeros(1, self.grid_size**2, embed_dims[0]))
+        self.blocks = nn.ModuleList(
+            self._make_blocks(
+                embed_dims, num_heads, depths, mlp_ratios, mask_unit_attn, q_pool, mask_unit_size, drop_path_rate
+            )
+        )
+        self.num_features = embed_dims[-1]
+        self.feature_info = [
+            dict(num_chs=embed_dims[i], reduction=patch_stride * q_stride ** self.stage_pools[i], module=f"blocks.{end}")
+            for i, end in enumerate(self.stage_ends)
+        ]
+        self.head = ClassifierHead(embed_dims[-1], num_classes)
+        self._init_weights()
+
+    def _make_blocks(
+        self,
+        embed_dims: Sequence[int],
+        num_heads: Sequence[int],
+        depths: Sequence[int],
+        mlp_ratios: Sequence[float],
+        mask_unit_attn: Sequence[bool],
+        q_pool: int,
+        mask_unit_size: int,
+        drop_path_rate: float,
+    ) -> List[HieraBlock]:
+        """Blocks in Hiera's order; the first block of a stage changes width and maybe pools.
+
+        As in Hiera, the first block of a stage still uses the previous stage's attention type
+        (mask unit or global), so global attention starts after the pooling, at lower resolution.
+        """
+        total = sum(depths)
+        rates = [drop_path_rate * i / max(total - 1, 1) for i in range(total)]
+        flat_q_stride = self.q_stride**2
+        window = mask_unit_size**2
+        blocks, dim, stage = [], embed_dims[0], 0
+        for i in range(total):
+            use_mask_unit_attn = mask_unit_attn[stage]
+            pools_here = i - 1 in self.stage_ends and stage < q_pool
+            if i - 1 in self.stage_ends:
+                stage += 1
+            if pools_here:
+                window //= flat_q_stride
+            blocks.append(
+                HieraBlock(
+                    dim=dim,
+                    dim_out=embed_dims[stage],
+                    heads=num_heads[stage],
+                    mlp_ratio=mlp_ratios[stage],
+                    drop_path=rates[i],
+                    q_stride=flat_q_stride if pools_here else 1,
+                    window_size=window,
+                    use_mask_unit_attn=use_mask_unit_attn,
+                )
+            )
+            dim = embed_dims[stage]
+        return blocks
+
+    def _init_weights(self) -> None:
+        """timm's ViT init: truncated normal weights, zero biases, depth-rescaled residual outputs."""
+        nn.init.trunc_normal_(self.pos_embed, std=0.02)
+        for module in self.modules():
+            if isinstance(module, (nn.Linear, nn.Conv2d)):
+                nn.init.trunc_normal_(module.weight, std=0.02)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+        for layer_id, block in enumerate(self.blocks, start=1):
+            block.attn.proj.weight.data.div_(math.sqrt(2.0 * layer_id))
+            block.mlp.fc2.weight.data.div_(math.sqrt(2.0 * layer_id))
+        if isinstance(self.head.fc, nn.Linear):
+            self.head.fc.weight.data.mul_(0.001)
+
+    @torch.jit.ignore
+    def no_weight_decay(self) -> set:
+        return {"pos_embed"}
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Pixels [B, C, H, W] -> final tokens [B, N_last, C_last] (spatial order once fully pooled)."""
+        x = self.patch_embed(x) + self.pos_embed  # [B, N, C0]
+        x = unroll(x, self.grid_size, self.q_stride, self.unroll_levels)  # [B, N, C0]
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        return self.head(x, pre_logits=pre_logits)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))
+
+    def forward_intermediates(
+        self,
+        x: torch.Tensor,
+        indices: Optional[Sequence[int]] = None,
+        intermediates_only: bool = False,
+    ) -> Tuple[torch.Tensor, List[torch.Tensor]] | List[torch.Tensor]:
+        """Per-stage feature maps [B, C_i, H_i, W_i] for the stages in `indices` (all by default)."""
+        take = set(range(len(self.stage_ends)) if indices is None else indices)
+        x = self.patch_embed(x) + self.pos_embed  # [B, N, C0]
+        x = unroll(x, self.grid_size, self.q_stride, self.unroll_levels)  # [B, N, C0]
+        intermediates = []
+        for i, block in enumerate(self.blocks):
+            x = block(x)
+            if i in self.stage_ends and self.stage_ends.index(i) in take:
+                stage = self.stage_ends.index(i)
+                levels = self.unroll_levels - self.stage_pools[stage]
+                spatial = reroll(x, levels, self.q_stride)  # [B, H_i, W_i, C_i]
+                intermediates.append(spatial.permute(0, 3, 1, 2))  # [B, C_i, H_i, W_i]
+        if intermediates_only:
+            return intermediates
+        return x, intermediates
