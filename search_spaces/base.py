@@ -93,6 +93,30 @@ class SearchSpace(abc.ABC):
     def preset(self, name: str) -> Blueprint:
         """A named reference blueprint; KeyError listing the known names otherwise."""
 
+    def width_choices(self) -> Sequence[int] | None:
+        """Width scales accepted by `with_width`, smallest first; None if the space has no width knob.
+
+        The generator uses them to place a sampled structure inside a budget band instead of
+        letting the width wander far below (wasted budget) or above (infeasible) the budget.
+        """
+        return None
+
+    def sample_structure(self, trial: optuna.Trial | RandomTrial) -> Any:
+        """Everything but the width scale; spaces with `width_choices` must override it."""
+        raise NotImplementedError(f"space {self.name!r} does not separate structure from width")
+
+    def with_width(self, structure: Any, width: int) -> Blueprint:
+        """The blueprint of `structure` at width scale `width`; see `sample_structure`."""
+        raise NotImplementedError(f"space {self.name!r} does not separate structure from width")
+
+    def min_cost(self) -> Cost | None:
+        """Lower bounds of params and MACs over the whole space (each minimised separately).
+
+        Budgets below these cannot be met by any blueprint, so a search fails before any work.
+        None means the space cannot tell; budgets are then only checked per proposal.
+        """
+        return None
+
     def random(self, seed: int | None = None) -> Blueprint:
         """A valid blueprint drawn uniformly over the space's dimensions."""
         return self.sample(RandomTrial(seed))

@@ -21,6 +21,8 @@ Every sample is valid by construction: the conditional choices above encode the 
 
 from __future__ import annotations
 
+import itertools
+from functools import cache
 from typing import Any
 
 import torch.nn as nn
@@ -131,6 +133,42 @@ class HieraSpace(SearchSpace):
             drop_path_rate=self.drop_path_rate,
         )
 
+    def width_choices(self) -> list[int]:
+        """The `embed_dim` values `sample` can draw, smallest first."""
+        low, high, step = EMBED_DIM_RANGE
+        return list(range(low, high + 1, step))
+
+    def min_cost(self) -> Cost:
+        """Smallest params and MACs any blueprint of the space has (exact, by enumeration).
+
+        Cost grows with depth, width multipliers, MLP ratio and embed_dim, so those sit at their
+        minimum; the geometry choices (stages, patch stride, pooling, mask units, attention type)
+        are enumerated, a few thousand analytic evaluations at most.
+        """
+        return _min_cost(self.img_size, self.num_classes, self.in_chans, self.min_stages, self.max_stages)
+
+    def _smallest_structures(self):
+        """Structures at minimal depth/width/MLP ratio for every geometry choice of the space."""
+        for num_stages in range(self.min_stages, self.max_stages + 1):
+            for stride, q_pool, levels in itertools.product(
+                self._patch_strides(num_stages), range(1, num_stages), range(1, num_stages)
+            ):
+                allowed = [min(i + 1 if i < num_stages - 1 else i, q_pool) <= levels for i in range(num_stages)]
+                for attn in itertools.product((True, False), repeat=sum(allowed)):
+                    flags = iter(attn)
+                    yield {
+                        "num_stages": num_stages,
+                        "patch_stride": stride,
+                        "q_pool": q_pool,
+                        "mask_unit_size": Q_STRIDE**levels,
+                        "head_dim": HEAD_DIMS[0],
+                        "stages": [
+                            {"depth": 1, "dim_mul": 1.0, "mlp_ratio": MLP_RATIOS[0],
+                             "mask_unit_attn": ok and next(flags)}
+                            for ok in allowed
+                        ],
+                    }
+
     def _patch_strides(self, num_stages: int) -> list[int]:
         """Patch strides whose token grid can be unrolled num_stages - 1 times."""
         unroll = Q_STRIDE ** (num_stages - 1)
@@ -156,6 +194,13 @@ class HieraSpace(SearchSpace):
             in_chans=self.in_chans,
             drop_path_rate=self.drop_path_rate,
         )
+
+
+@cache
+def _min_cost(img_size: int, num_classes: int, in_chans: int, min_stages: int, max_stages: int) -> Cost:
+    space = HieraSpace(img_size, num_classes, in_chans, min_stages, max_stages)
+    costs = [hiera_cost(space.with_width(s, EMBED_DIM_RANGE[0])) for s in space._smallest_structures()]
+    return Cost(params=min(c.params for c in costs), macs=min(c.macs for c in costs))
 
 
 __all__ = ["HieraSpace"]

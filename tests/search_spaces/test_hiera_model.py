@@ -1,0 +1,116 @@
+"""The one Hiera implementation: exact parity with timm's Hiera, token layout, features."""
+
+import pytest
+import timm
+import torch
+
+import gas
+from search_spaces.hiera import Hiera
+from search_spaces.hiera.model import reroll, unroll
+from search_spaces.hiera.presets import TIMM_NAMES
+
+SPACE = gas.get_space("hiera")
+
+
+def _timm_hiera(name: str) -> torch.nn.Module:
+    """timm's model with its (slow, irrelevant here) weight init skipped."""
+    return timm.create_model(TIMM_NAMES[name], weight_init="skip", fix_init=False).eval()
+
+
+def _ours_with_weights(name: str, state_dict: dict) -> torch.nn.Module:
+    """Our preset built without allocating, then given timm's tensors (strict)."""
+    with torch.device("meta"):
+        model = Hiera(**SPACE.preset(name).model_kwargs())
+    model.load_state_dict(state_dict, strict=True, assign=True)
+    return model.eval()
+
+
+@pytest.mark.parametrize("name", sorted(TIMM_NAMES))
+def test_preset_matches_timm_exactly(name):
+    reference = _timm_hiera(name)
+    state_dict = reference.state_dict()
+    ours = _ours_with_weights(name, state_dict)
+    assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in reference.parameters())
+    assert list(ours.state_dict()) == list(state_dict)
+    batch = torch.randn(1 if name in ("hiera_large", "hiera_huge") else 2, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        difference = (ours(batch) - reference(batch)).abs().max().item()
+    assert difference < 1e-4
+
+
+def test_built_preset_has_timm_parameter_count_and_loads_its_checkpoint():
+    reference = _timm_hiera("hiera_tiny")
+    ours = SPACE.build(SPACE.preset("hiera_tiny"))
+    assert sum(p.numel() for p in ours.parameters()) == 27_910_216
+    ours.load_state_dict(reference.state_dict(), strict=True)
+
+
+def test_forward_intermediates_match_timm_feature_maps():
+    reference = _timm_hiera("hiera_tiny")
+    ours = _ours_with_weights("hiera_tiny", reference.state_dict())
+    batch = torch.randn(1, 3, 224, 224)
+    with torch.inference_mode():
+        final, features = ours.forward_intermediates(batch)
+        expected = reference.forward_intermediates(batch, intermediates_only=True)
+    assert [tuple(f.shape) for f in features] == [(1, 96, 56, 56), (1, 192, 28, 28), (1, 384, 14, 14), (1, 768, 7, 7)]
+    for got, want in zip(features, expected):
+        assert torch.allclose(got, want, atol=1e-5)
+    assert torch.equal(final, ours.forward_features(batch))
+
+
+def test_feature_info_reports_channels_and_reduction():
+    model = SPACE.build(SPACE.preset("turbovit_ref"))
+    assert [(f["num_chs"], f["reduction"]) for f in model.feature_info] == [(64, 4), (128, 8), (256, 16), (512, 32)]
+
+
+@pytest.mark.parametrize("grid,levels", [(8, 3), (16, 2), (14, 1), (4, 0)])
+def test_reroll_inverts_unroll(grid, levels):
+    tokens = torch.arange(2 * grid * grid * 3, dtype=torch.float32).view(2, grid * grid, 3)  # [B, N, C]
+    spatial = tokens.view(2, grid, grid, 3)  # [B, H, W, C]
+    assert torch.equal(reroll(unroll(tokens, grid, 2, levels), levels, 2), spatial)
+
+
+def test_unroll_puts_each_pooling_window_in_the_outer_slices():
+    grid = 8
+    tokens = torch.arange(grid * grid, dtype=torch.float32).view(1, grid * grid, 1)  # [1, N, 1]
+    pooled = unroll(tokens, grid, 2, 3).view(1, 4, -1, 1).amax(dim=1)  # [1, N/4, 1]
+    expected = torch.nn.functional.max_pool2d(tokens.view(1, 1, grid, grid), 2)  # [1, 1, 4, 4]
+    assert torch.equal(reroll(pooled, 2, 2).flatten(), expected.flatten())
+
+
+def test_random_blueprints_build_and_run_at_small_images():
+    space = gas.get_space("hiera", img_size=32, num_classes=10)
+    for seed in range(10):
+        bp = space.random(seed)
+        if space.cost(bp).params > 5e6:
+            continue
+        model = space.build(bp)
+        with torch.inference_mode():
+            logits = model(torch.randn(2, 3, 32, 32))
+            features = model.forward_intermediates(torch.randn(2, 3, 32, 32), intermediates_only=True)
+        assert logits.shape == (2, 10)
+        assert [f.shape[1] for f in features] == [s.dim for s in bp.stages]
+        assert [f.shape[-1] for f in features] == [32 // bp.reduction(i) for i in range(bp.num_stages)]
+
+
+def test_pooling_without_width_change_pools_the_residual():
+    bp = gas.Blueprint(
+        img_size=32, num_classes=10, patch_kernel=3, patch_stride=2, patch_padding=1, mask_unit_size=2, q_pool=1,
+        stages=[gas.StageSpec(depth=1, dim=32, heads=1, mask_unit_attn=True), gas.StageSpec(depth=2, dim=32, heads=1)],
+    )
+    model = gas.get_space("hiera").build(bp)
+    final = model.forward_features(torch.randn(1, 3, 32, 32))
+    assert final.shape == (1, 64, 32)  # 16x16 tokens pooled once to 8x8
+
+
+def test_drop_path_is_active_in_training_only():
+    bp = gas.get_space("hiera", img_size=32, num_classes=10, drop_path_rate=0.5).random(1)
+    model = gas.get_space("hiera").build(bp)
+    batch = torch.randn(4, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(model(batch), model(batch))
+        model.train()
+        torch.manual_seed(0)
+        first = model(batch)
+        torch.manual_seed(1)
+        assert not torch.equal(first, model(batch))
