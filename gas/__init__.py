@@ -12,7 +12,21 @@ __all__ = [
     "SearchSpace",
     "StageSpec",
     "get_space",
+    "list_proxies",
     "list_spaces",
+    "measure_latency",
+    "proxy_score",
     "register_space",
 ]
 __version__ = "0.1.0"
+
+_LAZY = {"list_proxies", "measure_latency", "proxy_score"}  # from `evaluators`, imported on first use
+
+
+def __getattr__(name: str):
+    """Lazy re-exports from `evaluators`, so `import gas` does not load the evaluator stack."""
+    if name in _LAZY:
+        import evaluators
+
+        return getattr(evaluators, name)
+    raise AttributeError(f"module 'gas' has no attribute {name!r}")

@@ -1,0 +1,127 @@
+"""The built-in evaluators: analytic params/MACs, measured latency/throughput, proxies, training.
+
+Each wraps a library function (`proxy_score`, `measure_latency`, `train_and_evaluate`) so the
+search sees one interface; the functions stay usable on their own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+from evaluators.base import EvalContext, Evaluator, Tier
+from evaluators.data import load_image_folder, random_batch
+from evaluators.latency import measure_latency, measure_throughput
+from evaluators.proxies import BASELINES, PROXIES, proxy_score
+from evaluators.registry import register_evaluator
+from evaluators.training import check_blueprint_fits, train_and_evaluate
+from gas.blueprint import Blueprint
+from gas.errors import GasError
+
+__all__ = ["AnalyticEvaluator", "LatencyEvaluator", "ProxyEvaluator", "ThroughputEvaluator", "TrainEvaluator", "proxy_batch"]
+
+
+def proxy_batch(blueprint: Any, ctx: EvalContext) -> tuple[torch.Tensor, torch.Tensor]:
+    """The batch proxies score: real training images when `ctx.data` is set, else seeded noise."""
+    if ctx.data is not None:
+        return random_batch(load_image_folder(ctx.data), ctx.batch_size, ctx.seed)
+    generator = torch.Generator().manual_seed(ctx.seed)
+    shape = (ctx.batch_size, blueprint.in_chans, blueprint.img_size, blueprint.img_size)  # [B, C, H, W]
+    inputs = torch.randn(shape, generator=generator)
+    targets = torch.randint(0, max(1, blueprint.num_classes), (ctx.batch_size,), generator=generator)
+    return inputs, targets
+
+
+class ProxyEvaluator(Evaluator):
+    """One zero-cost proxy, returning `{name: score}`."""
+
+    tier = Tier.PROXY
+
+    def __init__(self, name: str):
+        self.name = name
+        self.metrics = (name,)
+
+    def evaluate(self, model: nn.Module | None, blueprint: Any, ctx: EvalContext) -> dict[str, float]:
+        if model is None:
+            raise GasError(f"the {self.name} proxy needs a built model")
+        inputs, targets = proxy_batch(blueprint, ctx)
+        return {self.name: proxy_score(self.name, model, inputs.to(ctx.device), targets.to(ctx.device), seed=ctx.seed)}
+
+
+class AnalyticEvaluator(Evaluator):
+    """params or MACs: from the space's analytic cost for a Blueprint (no model needed), else traced."""
+
+    tier = Tier.ANALYTIC
+
+    def __init__(self, name: str):
+        self.name = name
+        self.metrics = (name,)
+
+    def evaluate(self, model: nn.Module | None, blueprint: Any, ctx: EvalContext) -> dict[str, float]:
+        if isinstance(blueprint, Blueprint):
+            from search_spaces import get_space
+
+            cost = get_space("hiera").cost(blueprint)
+            return {self.name: float(cost.params if self.name == "params" else cost.macs)}
+        if model is None:
+            raise GasError(f"{self.name} needs a Blueprint or a built model")
+        inputs, targets = proxy_batch(blueprint, EvalContext(seed=ctx.seed, batch_size=1))
+        return {self.name: proxy_score(self.name, model, inputs, targets)}
+
+
+class LatencyEvaluator(Evaluator):
+    """Batch `ctx.latency_batch` (default 1) median forward latency and its IQR, in ms."""
+
+    name = "latency"
+    tier = Tier.MEASURED
+    metrics = ("latency_ms", "latency_iqr_ms")
+    higher_is_better = False
+
+    def evaluate(self, model: nn.Module | None, blueprint: Any, ctx: EvalContext) -> dict[str, float]:
+        size = (blueprint.in_chans, blueprint.img_size, blueprint.img_size)
+        result = measure_latency(model, size, ctx.latency_batch, ctx.device, ctx.threads)
+        return {"latency_ms": result.median_ms, "latency_iqr_ms": result.iqr_ms}
+
+
+class ThroughputEvaluator(Evaluator):
+    """Images per second at batch `ctx.throughput_batch`."""
+
+    name = "throughput"
+    tier = Tier.MEASURED
+    metrics = ("throughput_per_s",)
+
+    def evaluate(self, model: nn.Module | None, blueprint: Any, ctx: EvalContext) -> dict[str, float]:
+        size = (blueprint.in_chans, blueprint.img_size, blueprint.img_size)
+        result = measure_throughput(model, size, ctx.throughput_batch, device=ctx.device, threads=ctx.threads)
+        return {"throughput_per_s": result.throughput_per_s}
+
+
+class TrainEvaluator(Evaluator):
+    """Short-training validation top-1 on `ctx.data` (reports after every epoch via `ctx.report`)."""
+
+    name = "train"
+    tier = Tier.TRAINING
+    metrics = ("val_top1", "epochs", "train_s")
+
+    def evaluate(self, model: nn.Module | None, blueprint: Any, ctx: EvalContext) -> dict[str, float]:
+        if ctx.data is None:
+            raise GasError("the train evaluator needs data: pass an ImageFolder root (--data PATH)")
+        target = model if model is not None else blueprint
+        if model is not None and isinstance(blueprint, Blueprint):
+            check_blueprint_fits(blueprint, load_image_folder(ctx.data))
+        result = train_and_evaluate(
+            target, ctx.data, epochs=ctx.epochs, max_steps=ctx.max_steps, time_limit_s=ctx.time_limit_s,
+            report=ctx.report, seed=ctx.seed, device=ctx.device, threads=ctx.threads,
+        )
+        return result.metrics()
+
+
+def register_builtins() -> None:
+    for name in PROXIES:
+        register_evaluator(AnalyticEvaluator(name) if name in BASELINES else ProxyEvaluator(name))
+    for evaluator in (LatencyEvaluator, ThroughputEvaluator, TrainEvaluator):
+        register_evaluator(evaluator)
+
+
