@@ -5,12 +5,15 @@ The public API is re-exported here deliberately; everything else is internal.
 
 from gas.blueprint import Blueprint, StageSpec
 from search_spaces import Cost, SearchSpace, get_space, list_spaces, register_space
+from gas.export import export_best, export_blueprint
 
 __all__ = [
     "Blueprint",
     "Cost",
     "SearchSpace",
     "StageSpec",
+    "export_best",
+    "export_blueprint",
     "get_space",
     "list_proxies",
     "list_spaces",

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from gas.errors import GasError
 
-COMMAND_MODULES = ("gas.commands.cost",)
+COMMAND_MODULES = ("gas.commands.cost", "gas.commands.export", "gas.commands.calibrate")
 USAGE_ERROR = 2
 
 
