@@ -9,14 +9,18 @@ Layout of `runs/<name>/` (the root is `--runs-dir`, else $GAS_RUNS_DIR, else ./r
                      entry = {"number", "arch_id", "blueprint": <Blueprint JSON>, "metrics": {...}}
     summary.md       the Pareto table; plots as PNG beside it
 
-This module resolves names to directories and reads them back, failing with one clear GasError
-when a run is missing or damaged.
+This module creates run directories, writes their files (atomically, so a crash never leaves a
+half-written pareto.json) and reads them back, failing with one clear GasError when a run is
+missing or damaged.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +29,28 @@ from pydantic import ValidationError
 from gas.blueprint import Blueprint
 from gas.errors import GasError
 
-__all__ = ["ParetoEntry", "list_runs", "load_pareto", "resolve_run", "runs_root"]
+__all__ = [
+    "ParetoEntry",
+    "append_trial",
+    "create_run",
+    "list_runs",
+    "load_config",
+    "load_pareto",
+    "new_run_name",
+    "resolve_run",
+    "runs_root",
+    "write_config",
+    "write_json",
+    "write_pareto",
+    "write_trials",
+]
 
 CONFIG_FILE = "config.json"
 PARETO_FILE = "pareto.json"
+TRIALS_FILE = "trials.jsonl"
+SUMMARY_FILE = "summary.md"
+STUDY_FILE = "study.db"
+_RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 class ParetoEntry(dict):
@@ -64,8 +86,7 @@ def resolve_run(name: str | None = None, runs_dir: str | os.PathLike | None = No
         if not runs:
             raise GasError(f"no runs in {root}/; start one with `gas search` or pass --runs-dir")
         return runs[-1]
-    if not name or "/" in name or name in {".", ".."}:
-        raise GasError(f"invalid run name {name!r}: use letters, digits, '-', '_' or '.'")
+    check_run_name(name)
     path = root / name
     if not (path / CONFIG_FILE).is_file():
         raise GasError(f"no run named {name!r} in {root}/ (see `gas runs`)")
@@ -87,3 +108,85 @@ def load_pareto(run_dir: Path) -> tuple[dict[str, Any], list[ParetoEntry]]:
         raise GasError(f"{path} is corrupt ({type(error).__name__}); rerun `gas search --resume {run_dir.name}`") from error
     header = {key: value for key, value in data.items() if key != "trials"}
     return header, entries
+
+
+def load_config(run_dir: Path) -> dict[str, Any]:
+    """The run's config.json as a dict; GasError if it is unreadable."""
+    path = run_dir / CONFIG_FILE
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise GasError(f"{path} is corrupt or unreadable ({type(error).__name__}); the run cannot be resumed") from error
+    if not isinstance(data, dict):
+        raise GasError(f"{path} is corrupt (not a JSON object); the run cannot be resumed")
+    return data
+
+
+# ---- creating and writing -------------------------------------------------------------------
+def check_run_name(name: str) -> str:
+    """`name` if it is a usable directory name, else GasError saying what is allowed."""
+    if not isinstance(name, str) or not _RUN_NAME.fullmatch(name) or name in {".", ".."}:
+        raise GasError(
+            f"invalid run name {name!r}: use up to 128 letters, digits, '-', '_' or '.', starting "
+            "with a letter or digit"
+        )
+    return name
+
+
+def new_run_name(space: str, budgets: Mapping[str, str], runs_dir: str | os.PathLike | None = None) -> str:
+    """`hiera-flops1G-20261121-1830` (suffixed -2, -3, ... if taken)."""
+    tags = "".join(f"-{name}{value}".replace("/", "") for name, value in budgets.items())
+    base = f"{space}{tags}-{time.strftime('%Y%m%d-%H%M')}"
+    root, name, index = runs_root(runs_dir), base, 1
+    while (root / name).exists():
+        index += 1
+        name = f"{base}-{index}"
+    return check_run_name(name)
+
+
+def create_run(name: str, runs_dir: str | os.PathLike | None = None) -> Path:
+    """A new, empty run directory; GasError if the name is taken (resume it instead)."""
+    root = runs_root(runs_dir)
+    path = root / check_run_name(name)
+    if path.exists():
+        raise GasError(f"run {name!r} already exists in {root}/; resume it with --resume {name} or pick another --run")
+    try:
+        path.mkdir(parents=True)
+    except OSError as error:
+        raise GasError(f"cannot create run directory {path}: {error.strerror}") from error
+    return path
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically (temp file + rename), so readers never see half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    os.replace(tmp, path)
+
+
+def write_config(run_dir: Path, config: Mapping[str, Any]) -> None:
+    write_json(run_dir / CONFIG_FILE, dict(config))
+
+
+def append_trial(run_dir: Path, record: Mapping[str, Any]) -> None:
+    """Append one finished trial to trials.jsonl."""
+    with (run_dir / TRIALS_FILE).open("a") as handle:
+        handle.write(json.dumps(record, sort_keys=True) + "\n")
+
+
+def write_trials(run_dir: Path, records: Iterable[Mapping[str, Any]]) -> None:
+    """Rewrite trials.jsonl from scratch (on resume and at the end, from the Optuna storage)."""
+    tmp = run_dir / f".{TRIALS_FILE}.tmp"
+    tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
+    os.replace(tmp, run_dir / TRIALS_FILE)
+
+
+def write_pareto(
+    run_dir: Path, objectives: list[Any], budgets: Mapping[str, float], entries: Iterable[Mapping[str, Any]]
+) -> None:
+    """pareto.json in the documented format; entries carry number, arch_id, blueprint, metrics."""
+    trials = [
+        {"number": e["number"], "arch_id": e["arch_id"], "blueprint": e["blueprint"], "metrics": e["metrics"]}
+        for e in entries
+    ]
+    write_json(run_dir / PARETO_FILE, {"objectives": list(objectives), "budgets": dict(budgets), "trials": trials})

@@ -1,0 +1,239 @@
+"""The generator: an Optuna study that proposes blueprints and learns from every result.
+
+`ask()` hands out the next blueprint worth evaluating and `tell()` feeds its metrics back. Between
+the two, everything that needs no evaluation is settled on the spot, in the study, so the sampler
+learns from it and nothing wasteful is sent to Ray:
+
+* budget-aware width: the space's structure is sampled first, then a `width_frac` in [0, 1] picks a
+  width scale among those whose analytic cost lands in [band, 1] of the tightest analytic budget
+  (the largest feasible width when none does), so proposals use the budget instead of wandering
+  far below it;
+* infeasible proposals (over an analytic budget even at the smallest width) are told PRUNED with
+  `trial.set_constraint(...)` values > 0, which TPE and NSGA-II treat as infeasible;
+* duplicates (an arch_id already evaluated, or being evaluated) are answered from the cache, which
+  is rebuilt from the storage on resume; trials left RUNNING by a dead driver become FAIL and their
+  parameters are enqueued again, so no completed trial is lost or re-run.
+
+Every trial carries user attributes a person can read back: `gas_status`, `arch_id`, `blueprint`,
+`macs`, `params`, `budget_use`, `metrics`, `error`.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from gas.blueprint import Blueprint
+from gas.budget import Budgets
+from gas.errors import GasError
+from gas.objectives import Objectives
+from search_spaces.base import Cost, SearchSpace
+
+__all__ = ["Generator", "Proposal", "Status", "make_sampler", "SAMPLERS"]
+
+SAMPLERS = ("tpe", "nsga2", "random")
+MAX_PROPOSALS_PER_ASK = 2000
+
+
+class Status:
+    """Values of the `gas_status` user attribute; the first three were evaluated on a worker."""
+
+    EVALUATED = "evaluated"
+    FAILED = "failed"
+    OVER_BUDGET = "over_budget"  # evaluated, but over a measured budget (latency, throughput)
+    INFEASIBLE = "infeasible"  # over an analytic budget: never built
+    DUPLICATE = "duplicate"  # answered from the cache
+    INTERRUPTED = "interrupted"  # RUNNING when its driver died; re-asked on resume
+
+    EVALUATIONS = (EVALUATED, FAILED, OVER_BUDGET)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A blueprint to evaluate, tied to the Optuna trial whose result it becomes."""
+
+    number: int
+    blueprint: Blueprint
+    cost: Cost
+    trial: optuna.Trial = field(repr=False, compare=False)
+
+
+def make_sampler(name: str, *, seed: int | None = None) -> optuna.samplers.BaseSampler:
+    """TPE (default; multivariate, grouped for the conditional space, constant liar for parallel
+    trials), NSGA-II or uniform random."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if name == "tpe":
+            return optuna.samplers.TPESampler(
+                seed=seed, n_startup_trials=10, multivariate=True, group=True, constant_liar=True
+            )
+        if name == "nsga2":
+            return optuna.samplers.NSGAIISampler(seed=seed, population_size=20)
+        if name == "random":
+            return optuna.samplers.RandomSampler(seed=seed)
+    raise GasError(f"unknown sampler {name!r}; use one of {', '.join(SAMPLERS)}")
+
+
+class Generator:
+    """Ask/tell over an Optuna study, with budgets, duplicate cache and resume built in."""
+
+    def __init__(
+        self,
+        *,
+        space: SearchSpace,
+        budgets: Budgets,
+        objectives: Objectives,
+        study: optuna.Study,
+        band: float | None = 0.6,
+        listener: Callable[[str, FrozenTrial], None] | None = None,
+    ):
+        self.space, self.budgets, self.objectives, self.study = space, budgets, objectives, study
+        self.band = band
+        self.listener = listener
+        self._cache: dict[str, FrozenTrial] = {}
+        self._in_flight: dict[str, Proposal] = {}
+        self._waiting: dict[str, list[optuna.Trial]] = {}
+        self._recover()
+
+    # ---- public API ---------------------------------------------------------------------------
+    def ask(self) -> Proposal | None:
+        """The next novel, feasible blueprint; None if the space seems exhausted."""
+        for _ in range(MAX_PROPOSALS_PER_ASK):
+            trial = self.study.ask()
+            blueprint = self._propose(trial)
+            cost = self.space.cost(blueprint)
+            self._describe(trial, blueprint, cost)
+            violations = self.budgets.analytic_violations(cost)
+            arch_id = blueprint.arch_id
+            if any(v > 0 for v in violations.values()):
+                self._finish(trial, Status.INFEASIBLE, TrialState.PRUNED, constraints=violations)
+            elif arch_id in self._cache:
+                self._answer_from_cache(trial, self._cache[arch_id])
+            elif arch_id in self._in_flight:
+                self._waiting.setdefault(arch_id, []).append(trial)
+            else:
+                proposal = Proposal(trial.number, blueprint, cost, trial)
+                self._in_flight[arch_id] = proposal
+                return proposal
+        return None
+
+    def tell(self, proposal: Proposal, metrics: Mapping[str, float]) -> FrozenTrial:
+        """Record a finished evaluation; NaN objectives or a broken measured budget are handled."""
+        metrics = {**_as_floats(metrics), "macs": float(proposal.cost.macs), "params": float(proposal.cost.params)}
+        try:
+            values = self.objectives.values(metrics)
+        except KeyError as error:
+            return self.tell_failed(proposal, str(error.args[0]))
+        if not all(math.isfinite(v) for v in values):
+            return self.tell_failed(proposal, f"non-finite objective values {values}")
+        constraints = {**self.budgets.analytic_violations(proposal.cost), **self.budgets.measured_violations(metrics)}
+        proposal.trial.set_user_attr("metrics", metrics)
+        if any(v > 0 for v in constraints.values()):
+            frozen = self._finish(proposal.trial, Status.OVER_BUDGET, TrialState.PRUNED, constraints=constraints)
+        else:
+            frozen = self._finish(proposal.trial, Status.EVALUATED, TrialState.COMPLETE, values, constraints)
+        return self._settle(proposal, frozen)
+
+    def tell_failed(self, proposal: Proposal, reason: str) -> FrozenTrial:
+        """Record an evaluation that raised, returned NaN or timed out; the search goes on."""
+        proposal.trial.set_user_attr("error", reason[:2000])
+        frozen = self._finish(proposal.trial, Status.FAILED, TrialState.FAIL)
+        return self._settle(proposal, frozen)
+
+    def evaluations(self) -> int:
+        """Candidates evaluated so far (finished on a worker: complete, failed or over budget)."""
+        return sum(1 for t in self.study.get_trials(deepcopy=False) if t.user_attrs.get("gas_status") in Status.EVALUATIONS)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    # ---- proposing ----------------------------------------------------------------------------
+    def _propose(self, trial: optuna.Trial) -> Blueprint:
+        widths = self.space.width_choices()
+        if not widths or self.band is None or not self.budgets.analytic:
+            return self.space.sample(trial)
+        structure = self.space.sample_structure(trial)
+        frac = trial.suggest_float("width_frac", 0.0, 1.0)
+        return self.space.with_width(structure, self._place_width(structure, list(widths), frac))
+
+    def _place_width(self, structure: Any, widths: list[int], frac: float) -> int:
+        """The width `frac` selects among those using [band, 1] of the tightest analytic budget."""
+        usage = [(w, self.budgets.usage(self.space.cost(self.space.with_width(structure, w)))) for w in widths]
+        feasible = [w for w, use in usage if use <= 1.0]
+        in_band = [w for w, use in usage if self.band <= use <= 1.0]
+        choices = in_band or feasible[-1:] or widths[:1]  # smallest width: recorded as infeasible
+        return choices[min(int(frac * len(choices)), len(choices) - 1)]
+
+    def _describe(self, trial: optuna.Trial, blueprint: Blueprint, cost: Cost) -> None:
+        trial.set_user_attr("arch_id", blueprint.arch_id)
+        trial.set_user_attr("blueprint", blueprint.model_dump(mode="json"))
+        trial.set_user_attr("macs", cost.macs)
+        trial.set_user_attr("params", cost.params)
+        trial.set_user_attr("budget_use", round(self.budgets.usage(cost), 4))
+
+    # ---- finishing ----------------------------------------------------------------------------
+    def _finish(
+        self,
+        trial: optuna.Trial,
+        status: str,
+        state: TrialState,
+        values: list[float] | None = None,
+        constraints: Mapping[str, float] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> FrozenTrial:
+        trial.set_user_attr("gas_status", status)
+        for key, value in (extra or {}).items():
+            trial.set_user_attr(key, value)
+        for key, value in (constraints or {}).items():
+            trial.set_constraint(key, value)
+        frozen = self.study.tell(trial, values if state == TrialState.COMPLETE else None, state=state)
+        if self.listener is not None:
+            self.listener(status, frozen)
+        return frozen
+
+    def _settle(self, proposal: Proposal, frozen: FrozenTrial) -> FrozenTrial:
+        """Cache the result and answer the duplicates that waited for it."""
+        arch_id = proposal.blueprint.arch_id
+        self._in_flight.pop(arch_id, None)
+        self._cache[arch_id] = frozen
+        for trial in self._waiting.pop(arch_id, []):
+            self._answer_from_cache(trial, frozen)
+        return frozen
+
+    def _answer_from_cache(self, trial: optuna.Trial, source: FrozenTrial) -> FrozenTrial:
+        extra = {"duplicate_of": source.number, "error": source.user_attrs.get("error")}
+        if "metrics" in source.user_attrs:
+            extra["metrics"] = source.user_attrs["metrics"]
+        return self._finish(
+            trial, Status.DUPLICATE, source.state, source.values, source.constraints,
+            {k: v for k, v in extra.items() if v is not None},
+        )
+
+    # ---- resume -------------------------------------------------------------------------------
+    def _recover(self) -> None:
+        """Rebuild the cache from the storage; fail and re-enqueue trials a dead driver left RUNNING."""
+        for trial in self.study.get_trials(deepcopy=False):
+            status = trial.user_attrs.get("gas_status")
+            if trial.state == TrialState.RUNNING:
+                self._requeue(trial)
+            elif status in Status.EVALUATIONS and trial.user_attrs.get("arch_id"):
+                self._cache[trial.user_attrs["arch_id"]] = trial
+
+    def _requeue(self, trial: FrozenTrial) -> None:
+        storage = self.study._storage  # noqa: SLF001 - the public tell() refuses foreign RUNNING trials' ids
+        storage.set_trial_user_attr(trial._trial_id, "gas_status", Status.INTERRUPTED)
+        self.study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
+        if trial.params:
+            self.study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+
+
+def _as_floats(metrics: Mapping[str, Any]) -> dict[str, float]:
+    """Numeric metrics as floats (non-numeric values dropped: they cannot be objectives)."""
+    return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}

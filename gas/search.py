@@ -1,0 +1,242 @@
+"""A search from start to finish: validate, open the run, drive Ray Tune with the generator, report.
+
+    gas.search(space="hiera", budgets={"flops": 1e9}, trials=40)     # Python
+    gas search --space hiera --budget flops=1G --trials 40           # CLI, same function
+    gas search --resume hiera-flops1G-20261121-1830                  # continue after a crash
+
+Everything a user can get wrong (budgets, space, proxy, data folder, run name, storage URL) is
+checked before any work, ending in one GasError line. The Optuna storage is the source of truth;
+a resumed run rebuilds its state from it (see `Generator`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from gas import runs
+from gas.budget import Budgets, format_budget
+from gas.config import SearchConfig, make_config
+from gas.errors import GasError
+from gas.generator import Generator, make_sampler
+from gas.objectives import Objectives
+
+__all__ = ["SearchResult", "resume", "search"]
+
+
+@dataclass
+class SearchResult:
+    """What a search leaves: the run directory, the Pareto set, its best-proxy entry, the study."""
+
+    run_dir: Path
+    pareto: list[dict[str, Any]]
+    best: dict[str, Any] | None
+    evaluations: int
+    objectives: Objectives
+    study: optuna.Study = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.run_dir.name
+
+
+def search(
+    *,
+    space: str = "hiera",
+    budgets: Mapping[str, float | str] | Sequence[str] | None = None,
+    trials: int = 50,
+    objectives: str | Sequence[str] = ("proxy",),
+    proxy: str | None = None,
+    sampler: str = "tpe",
+    seed: int = 0,
+    run: str | None = None,
+    runs_dir: str | os.PathLike | None = None,
+    storage: str | None = None,
+    address: str | None = None,
+    cpus_per_trial: float = 1.0,
+    concurrency: int | None = None,
+    trial_timeout: float | None = None,
+    data: str | None = None,
+    batch_size: int | None = None,
+    space_options: Mapping[str, Any] | None = None,
+    band: float | None = 0.6,
+    progress: bool = True,
+    command: str | None = None,
+) -> SearchResult:
+    """Search `space` under `budgets` for `trials` evaluations; returns the run's results."""
+    config = make_config(
+        space=space, space_options=dict(space_options or {}), budgets=budgets or {}, objectives=objectives,
+        proxy=proxy, sampler=sampler, seed=seed, run=run, storage=storage, address=address,
+        cpus_per_trial=cpus_per_trial, concurrency=concurrency, trial_timeout=trial_timeout, data=data,
+        batch_size=batch_size, band=band, trials=trials, command=command,
+    )
+    setup = _Setup(config)
+    name = config.run or runs.new_run_name(config.space, _budget_tags(config), runs_dir)
+    run_dir = runs.create_run(name, runs_dir)
+    try:
+        study = setup.open_study(run_dir, create=True)
+    except GasError:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+    config = config.model_copy(update={"run": name})
+    runs.write_config(run_dir, config.model_dump(mode="json"))
+    return setup.execute(run_dir, study, progress=progress)
+
+
+def resume(name: str, *, runs_dir: str | os.PathLike | None = None, trials: int | None = None,
+           address: str | None = None, progress: bool = True) -> SearchResult:
+    """Continue run `name` (after a crash or Ctrl-C) up to `trials` evaluations (default: as before)."""
+    run_dir = runs.resolve_run(name, runs_dir)
+    stored = runs.load_config(run_dir)
+    try:
+        config = SearchConfig.model_validate(stored)
+    except Exception as error:  # pydantic ValidationError, or a GasError from a budget validator
+        raise GasError(f"{run_dir / runs.CONFIG_FILE} is corrupt ({type(error).__name__}); the run cannot be resumed") from None
+    updates = {k: v for k, v in {"trials": trials, "address": address}.items() if v is not None}
+    config = config.model_copy(update=updates)
+    if updates:
+        runs.write_config(run_dir, config.model_dump(mode="json"))
+    setup = _Setup(config)
+    return setup.execute(run_dir, setup.open_study(run_dir, create=False), progress=progress)
+
+
+class _Setup:
+    """The validated pieces of a search: space, budgets, evaluators, objectives."""
+
+    def __init__(self, config: SearchConfig):
+        from search_spaces import get_space
+
+        self.config = config
+        try:
+            self.space = get_space(config.space, **config.space_options)
+        except (KeyError, TypeError) as error:
+            raise GasError(_first_line(error)) from None
+        self.budgets = Budgets(config.budgets)
+        self.budgets.check_reachable(self.space)
+        self.evaluators, self.objectives = _resolve_evaluators(config, self.budgets)
+        if config.data is not None and not Path(config.data).is_dir():
+            raise GasError(f"data folder {config.data} does not exist (expected an ImageFolder root)")
+
+    def open_study(self, run_dir: Path, *, create: bool) -> optuna.Study:
+        """The run's Optuna study (SQLite in the run dir unless a storage URL was given)."""
+        url = self.config.storage or f"sqlite:///{(run_dir / runs.STUDY_FILE).resolve()}"
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        sampler = make_sampler(self.config.sampler, seed=self.config.seed)
+        try:
+            if create:
+                return optuna.create_study(storage=url, study_name=run_dir.name, sampler=sampler,
+                                           directions=self.objectives.directions)
+            return optuna.load_study(storage=url, study_name=run_dir.name, sampler=sampler)
+        except optuna.exceptions.DuplicatedStudyError:
+            raise GasError(f"storage {url} already holds a study named {run_dir.name!r}; pick another --run") from None
+        except KeyError:
+            raise GasError(f"run {run_dir.name}: its storage {url} holds no study {run_dir.name!r}; it cannot be resumed") from None
+        except Exception as error:  # noqa: BLE001 - SQLAlchemy/URL errors vary by backend
+            raise GasError(f"cannot open Optuna storage {url!r}: {_first_line(error)[:200]}") from None
+
+    def execute(self, run_dir: Path, study: optuna.Study, *, progress: bool) -> SearchResult:
+        from gas.progress import SearchProgress
+
+        config = self.config.model_dump(mode="json")
+        reporter = SearchProgress(total=self.config.trials, proxy_key=self.objectives.keys[0],
+                                  maximise=self.objectives.proxy_higher_is_better, enabled=progress)
+        generator = Generator(space=self.space, budgets=self.budgets, objectives=self.objectives, study=study,
+                              band=self.config.band, listener=_Listener(run_dir, study, config, self.objectives, reporter))
+        reporter.done = generator.evaluations()
+        _refresh(run_dir, study, config, self.objectives)
+        remaining = self.config.trials - reporter.done
+        if remaining > 0:
+            with reporter:
+                self._run_trials(run_dir, generator, remaining)
+        return _finish(run_dir, study, config, self.objectives, generator)
+
+    def _run_trials(self, run_dir: Path, generator: Generator, remaining: int) -> None:
+        from ray import tune
+
+        from gas.trial import tune_trainable
+        from gas.tune import GasSearcher, ray_session, run_tune
+
+        trainable = tune.with_parameters(tune_trainable, space=self.space, evaluators=self.evaluators,
+                                         ctx=self._context(), timeout_s=self.config.trial_timeout)
+        with ray_session(self.config.address, run_dir) as cluster_cpus:
+            concurrency = self.config.concurrency or max(1, int(cluster_cpus // self.config.cpus_per_trial))
+            run_tune(trainable, GasSearcher(generator, evaluations=remaining), evaluations=remaining,
+                     concurrency=concurrency, cpus_per_trial=self.config.cpus_per_trial, run_dir=run_dir)
+
+    def _context(self) -> Any:
+        from evaluators import EvalContext
+
+        options = {"seed": self.config.seed, "device": self.config.device, "data": self.config.data,
+                   "threads": max(1, int(self.config.cpus_per_trial))}
+        if self.config.batch_size:
+            options["batch_size"] = self.config.batch_size
+        return EvalContext(**options)
+
+
+class _Listener:
+    """Generator listener: progress bar, trials.jsonl, and the Pareto views after each evaluation."""
+
+    def __init__(self, run_dir: Path, study: optuna.Study, config: dict, objectives: Objectives, reporter: Any):
+        self.run_dir, self.study, self.config, self.objectives, self.reporter = run_dir, study, config, objectives, reporter
+
+    def __call__(self, status: str, trial: optuna.trial.FrozenTrial) -> None:
+        from gas.report import trial_record
+
+        runs.append_trial(self.run_dir, trial_record(trial))
+        if status == "evaluated":
+            _refresh(self.run_dir, self.study, self.config, self.objectives)
+        self.reporter(status, trial)
+
+
+def _resolve_evaluators(config: SearchConfig, budgets: Budgets) -> tuple[list[Any], Objectives]:
+    """The proxy evaluator plus latency/throughput ones the objectives or budgets need."""
+    try:
+        import evaluators as ev
+    except ImportError as error:
+        raise GasError(f"the evaluators package is not importable ({error}); reinstall gas") from None
+    proxy = ev.get_evaluator(config.proxy or ev.DEFAULT_PROXY)
+    if proxy.tier != ev.Tier.PROXY and proxy.tier != ev.Tier.TRAINING:
+        raise GasError(f"--proxy {proxy.name} is a {proxy.tier.name.lower()} evaluator; pick an accuracy proxy")
+    objectives = Objectives(tuple(config.objectives), proxy_key=proxy.metrics[0],
+                            proxy_higher_is_better=proxy.higher_is_better)
+    chosen = [proxy]
+    if objectives.needs_latency or "latency" in budgets.limits:
+        chosen.append(ev.get_evaluator("latency"))
+    if "throughput" in budgets.limits:
+        chosen.append(ev.get_evaluator("throughput"))
+    return chosen, objectives
+
+
+def _refresh(run_dir: Path, study: optuna.Study, config: dict, objectives: Objectives) -> None:
+    from gas.report import write_views
+
+    write_views(run_dir, study, config, objectives)
+
+
+def _finish(run_dir: Path, study: optuna.Study, config: dict, objectives: Objectives,
+            generator: Generator) -> SearchResult:
+    """Final views (trials.jsonl rebuilt from the storage, plots) and the result object."""
+    from gas.plots import write_plots
+    from gas.report import write_views
+
+    entries = write_views(run_dir, study, config, objectives, trials_too=True)
+    write_plots(run_dir, study, objectives)
+    sign = 1.0 if objectives.proxy_higher_is_better else -1.0
+    best = max(entries, key=lambda e: sign * e["metrics"][objectives.keys[0]], default=None)
+    return SearchResult(run_dir=run_dir, pareto=entries, best=best, evaluations=generator.evaluations(),
+                        objectives=objectives, study=study)
+
+
+def _budget_tags(config: SearchConfig) -> dict[str, str]:
+    return {name: format_budget(name, limit) for name, limit in config.budgets.items()}
+
+
+def _first_line(error: BaseException) -> str:
+    text = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
+    return " ".join(str(text).split())

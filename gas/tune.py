@@ -1,0 +1,144 @@
+"""Ray glue: the embedded or remote Ray session, and the Tune searcher that drives the generator.
+
+Ray Tune schedules the trials (resources per trial, concurrency, a local machine or a cluster);
+gas's `GasSearcher` answers Tune's `suggest` with the generator's `ask`, so infeasible and duplicate
+proposals are settled in the generator and never reach Tune (Ray's own OptunaSearch would ignore
+Optuna constraints). Tune is kept light: no result loggers, no checkpoints, verbose=0.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from gas.errors import GasError
+from gas.generator import Generator, Proposal
+from gas.trial import ERROR_KEY, METRICS_KEY
+
+__all__ = ["GasSearcher", "RAY_SESSION_FILE", "ray_session", "run_tune"]
+
+RAY_SESSION_FILE = "ray_session.json"
+
+
+@contextmanager
+def ray_session(address: str | None, run_dir: Path) -> Iterator[float]:
+    """Connect to `address` (or $RAY_ADDRESS), else start an embedded local Ray; yields cluster CPUs.
+
+    A Ray already initialised in this process (a notebook, the test suite) is used as it is and
+    left running. The embedded session's directory is written to the run dir, so the processes of
+    a driver that was killed can be found and stopped without touching any other Ray.
+    """
+    import ray
+
+    if ray.is_initialized():
+        yield float(ray.cluster_resources().get("CPU", 1))
+        return
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    _init_ray(ray, address)
+    try:
+        if address is None:
+            session = ray._private.worker._global_node.get_session_dir_path()  # noqa: SLF001
+            (run_dir / RAY_SESSION_FILE).write_text(json.dumps({"session_dir": session, "driver_pid": os.getpid()}))
+        yield float(ray.cluster_resources().get("CPU", 1))
+    finally:
+        ray.shutdown()
+
+
+def _init_ray(ray: Any, address: str | None) -> None:
+    options = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    try:
+        if address is None:
+            ray.init(num_cpus=os.cpu_count(), **options)
+        else:
+            ray.init(address=address, **options)
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        where = f"the Ray cluster at {address}" if address else "a local Ray"
+        raise GasError(f"cannot start or reach {where}: {' '.join(str(error).split())[:200]}") from None
+
+
+def _searcher_base() -> type:
+    from ray.tune.search import Searcher
+
+    return Searcher
+
+
+class GasSearcher(_searcher_base()):
+    """A Tune Searcher over the generator: one Tune trial per novel feasible proposal."""
+
+    def __init__(self, generator: Generator, *, evaluations: int):
+        super().__init__(metric=None, mode=None)
+        self.generator = generator
+        self.remaining = evaluations
+        self.live: dict[str, Proposal] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Tune pickles its searcher for Tuner.restore; gas resumes from the Optuna storage instead,
+        so only the plain fields travel (the study holds locks and connections)."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("generator", "live")}
+
+    def save_to_dir(self, *args: Any, **kwargs: Any) -> None:
+        """No searcher checkpoints: the Optuna storage already holds every trial."""
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
+        if self.remaining <= 0:
+            return self.FINISHED
+        proposal = self.generator.ask()
+        if proposal is None:
+            return self.FINISHED
+        self.remaining -= 1
+        self.live[trial_id] = proposal
+        return {"number": proposal.number, "blueprint": proposal.blueprint.canonical_json()}
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        proposal = self.live.pop(trial_id, None)
+        if proposal is None:
+            return
+        if error or not result:
+            self.generator.tell_failed(proposal, "trial crashed or exceeded --trial-timeout (see the Tune logs)")
+        elif result.get(ERROR_KEY):
+            self.generator.tell_failed(proposal, str(result[ERROR_KEY]))
+        else:
+            self.generator.tell(proposal, _metrics_of(result))
+
+
+def _metrics_of(result: dict[str, Any]) -> dict[str, Any]:
+    """The trainable's metrics from a Tune result (nested, or flattened as `gas_metrics/<key>`)."""
+    prefix = METRICS_KEY + "/"
+    flat = {k[len(prefix):]: v for k, v in result.items() if k.startswith(prefix)}
+    return {**flat, **(result.get(METRICS_KEY) or {})}
+
+
+def _trial_name(trial: Any) -> str:
+    """Short Tune trial names (`trial-<optuna number>`) instead of the blueprint spelled out."""
+    return f"trial-{trial.config.get('number', trial.trial_id)}"
+
+
+def run_tune(trainable: Any, searcher: GasSearcher, *, evaluations: int, concurrency: int,
+             cpus_per_trial: float, run_dir: Path) -> None:
+    """One Tune experiment of `evaluations` trials; a resumed run starts a new experiment."""
+    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    from ray import tune
+
+    tuner = tune.Tuner(
+        tune.with_resources(trainable, {"cpu": cpus_per_trial}),
+        tune_config=tune.TuneConfig(
+            search_alg=searcher, num_samples=evaluations, max_concurrent_trials=concurrency, reuse_actors=True,
+            trial_name_creator=_trial_name, trial_dirname_creator=_trial_name,
+        ),
+        run_config=tune.RunConfig(
+            name=f"session-{len(list((run_dir / 'tune').glob('session-*'))) + 1}",
+            storage_path=str((run_dir / "tune").resolve()),
+            verbose=0,
+            log_to_file=False,
+            checkpoint_config=tune.CheckpointConfig(checkpoint_at_end=False),
+        ),
+    )
+    # Tune's end-of-run analysis looks for result files the disabled loggers never wrote.
+    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
+    tuner.fit()
