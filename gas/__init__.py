@@ -6,10 +6,12 @@ The public API is re-exported here deliberately; everything else is internal.
 from gas.blueprint import Blueprint, StageSpec
 from search_spaces import Cost, SearchSpace, get_space, list_spaces, register_space
 from gas.export import export_best, export_blueprint
+from gas.search import SearchResult, resume, search
 
 __all__ = [
     "Blueprint",
     "Cost",
+    "SearchResult",
     "SearchSpace",
     "StageSpec",
     "export_best",
@@ -20,6 +22,8 @@ __all__ = [
     "measure_latency",
     "proxy_score",
     "register_space",
+    "resume",
+    "search",
 ]
 __version__ = "0.1.0"
 

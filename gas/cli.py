@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from gas.errors import GasError
 
-COMMAND_MODULES = ("gas.commands.cost", "gas.commands.export", "gas.commands.calibrate")
+COMMAND_MODULES = ("gas.commands.cost", "gas.commands.export", "gas.commands.calibrate", "gas.commands.search", "gas.commands.show")
 USAGE_ERROR = 2
 
 

@@ -1,0 +1,83 @@
+"""`gas show [NAME]` prints a run's Pareto table; `gas runs` lists the runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from gas import runs
+from gas.errors import GasError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    show = subparsers.add_parser("show", help="the Pareto table of a run (the latest by default)")
+    show.add_argument("name", nargs="?", help="run name (default: the latest run)")
+    show.add_argument("--runs-dir", help="where runs live (default: $GAS_RUNS_DIR or ./runs)")
+    show.set_defaults(func=run_show)
+    listing = subparsers.add_parser("runs", help="list the runs, oldest first")
+    listing.add_argument("--runs-dir", help="where runs live (default: $GAS_RUNS_DIR or ./runs)")
+    listing.set_defaults(func=run_list)
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from gas.report import pareto_table
+
+    run_dir = runs.resolve_run(args.name, args.runs_dir)
+    header, entries = runs.load_pareto(run_dir)
+    keys = [_objective_key(o) for o in header.get("objectives", [])]
+    budgets = ", ".join(f"{k}={v:g}" for k, v in (header.get("budgets") or {}).items()) or "none"
+    print(f"run {run_dir.name} ({run_dir}): objectives {', '.join(keys)}; budgets {budgets}")
+    if not entries:
+        print("no feasible trial finished yet")
+        return 0
+    print(pareto_table([{**e, "blueprint": e.blueprint} for e in entries], keys))
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    found = runs.list_runs(args.runs_dir)
+    if not found:
+        print(f"no runs in {runs.runs_root(args.runs_dir)}/")
+        return 0
+    print(f"{'run':<40} {'evaluated':>9} {'pareto':>6}  budgets")
+    for run_dir in found:
+        config = _config(run_dir)
+        evaluated, pareto = _counts(run_dir)
+        budgets = ",".join(f"{k}={v:g}" for k, v in (config.get("budgets") or {}).items())
+        print(f"{run_dir.name:<40} {evaluated:>9} {pareto:>6}  {budgets}")
+    return 0
+
+
+def _parse(line: str) -> dict:
+    """One trials.jsonl record; {} for a blank or torn line (a killed driver's last write)."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _objective_key(objective) -> str:
+    return objective["name"] if isinstance(objective, dict) else str(objective).partition(":")[0]
+
+
+def _config(run_dir) -> dict:
+    try:
+        return runs.load_config(run_dir)
+    except GasError:
+        return {}
+
+
+def _counts(run_dir) -> tuple[int | str, int | str]:
+    """Evaluated trials (from trials.jsonl) and Pareto size; '?' where a file is missing."""
+    from gas.generator import Status
+
+    trials_file = run_dir / runs.TRIALS_FILE
+    evaluated: int | str = "?"
+    if trials_file.is_file():
+        lines = [_parse(line) for line in trials_file.read_text().splitlines()]
+        evaluated = len({r.get("number") for r in lines if r.get("status") in Status.EVALUATIONS})
+    try:
+        return evaluated, len(runs.load_pareto(run_dir)[1])
+    except GasError:
+        return evaluated, "?"
