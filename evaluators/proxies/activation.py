@@ -12,6 +12,7 @@ import torch
 import torch.nn as nn
 
 from evaluators.base import EvaluationError
+from evaluators.proxies.state import check_output
 
 __all__ = ["ACTIVATIONS", "jacob_cov", "naswot"]
 
@@ -39,7 +40,7 @@ def naswot(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> flo
     try:
         model.train()
         with torch.no_grad():
-            model(inputs)
+            check_output("naswot", model(inputs))
     finally:
         for handle in handles:
             handle.remove()
@@ -54,7 +55,7 @@ def jacob_cov(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> 
     model.train()
     model.zero_grad(set_to_none=True)
     x = inputs.detach().clone().requires_grad_(True)
-    output = model(x)
+    output = check_output("jacob_cov", model(x))
     output.backward(torch.ones_like(output))
     jacobians = x.grad.reshape(x.shape[0], -1).double().cpu().numpy()  # [B, C*H*W]
     with np.errstate(divide="ignore", invalid="ignore"):

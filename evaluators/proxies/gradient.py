@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from evaluators.proxies.state import prunable_layers
+from evaluators.proxies.state import check_output, prunable_layers
 
 __all__ = ["grad_norm", "snip", "synflow"]
 
@@ -22,7 +22,7 @@ def _loss_backward(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor
     """Cross-entropy gradient of the batch in train mode, from zeroed grads."""
     model.train()
     model.zero_grad(set_to_none=True)
-    F.cross_entropy(model(inputs), targets).backward()
+    F.cross_entropy(check_output("grad_norm/snip", model(inputs)), targets).backward()
 
 
 def grad_norm(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> float:
@@ -54,7 +54,7 @@ def synflow(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> fl
             param.abs_()
     net.zero_grad(set_to_none=True)
     ones = torch.ones((1, *inputs.shape[1:]), dtype=torch.float64, device=inputs.device)
-    net(ones).sum().backward()
+    check_output("synflow", net(ones)).sum().backward()
     return sum(
         float((m.weight.detach() * m.weight.grad).abs().sum())
         for _, m in prunable_layers(net)

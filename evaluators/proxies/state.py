@@ -16,7 +16,7 @@ import torch.nn as nn
 
 from evaluators.base import EvaluationError
 
-__all__ = ["check_finite", "check_parameters_finite", "preserved_state", "prunable_layers"]
+__all__ = ["check_finite", "check_output", "check_parameters_finite", "preserved_state", "prunable_layers"]
 
 _HOOK_TABLES = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
 PRUNABLE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
@@ -73,3 +73,10 @@ def check_finite(proxy: str, score: float) -> float:
     if not math.isfinite(value):
         raise EvaluationError(f"proxy {proxy} gave a non-finite score ({value}); the candidate fails")
     return value
+
+
+def check_output(proxy: str, output: torch.Tensor) -> torch.Tensor:
+    """The model output, or EvaluationError when the forward pass produced NaN or inf."""
+    if not torch.isfinite(output).all():
+        raise EvaluationError(f"proxy {proxy}: the forward pass gave non-finite outputs (NaN or inf)")
+    return output

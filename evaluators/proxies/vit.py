@@ -15,6 +15,8 @@ import copy
 import torch
 import torch.nn as nn
 
+from evaluators.proxies.state import check_output
+
 __all__ = ["attention_linears", "dss"]
 
 
@@ -35,7 +37,7 @@ def dss(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> float:
             param.abs_()
     net.zero_grad(set_to_none=True)
     ones = torch.ones((1, *inputs.shape[1:]), dtype=torch.float64, device=inputs.device)
-    net(ones).sum().backward()
+    check_output("dss", net(ones)).sum().backward()
     attention = attention_linears(net)
     score = 0.0
     for layer in (m for m in net.modules() if isinstance(m, nn.Linear) and m.weight.grad is not None):

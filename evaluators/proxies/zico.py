@@ -12,7 +12,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from evaluators.base import EvaluationError
-from evaluators.proxies.state import prunable_layers
+from evaluators.proxies.state import check_output, prunable_layers
 
 __all__ = ["zico"]
 
@@ -44,7 +44,7 @@ def _split_gradients(
     result = []
     for x, y in zip(inputs.chunk(SPLITS), targets.chunk(SPLITS)):
         model.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x), y).backward()
+        F.cross_entropy(check_output("zico", model(x)), y).backward()
         result.append(
             [
                 m.weight.grad.detach().flatten() if m.weight.grad is not None else torch.zeros(m.weight.numel())
