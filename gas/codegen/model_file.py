@@ -92,7 +92,7 @@ def _constructor(name: str, arch_id: str) -> str:
     model, or load a state_dict with `model.load_state_dict(torch.load(path))`.
     """
     if pretrained:
-        raise ValueError("{name} has no pretrained weights; load a state_dict instead")
+        raise ValueError("there are no pretrained weights; load a state_dict instead")
     # timm.create_model passes its own arguments along; they are not model arguments
     for key in ({timm_only}):
         kwargs.pop(key, None)
@@ -101,7 +101,7 @@ def _constructor(name: str, arch_id: str) -> str:
 
 def _registration(name: str) -> str:
     return f'''def _register_with_timm() -> None:
-    """Make `timm.create_model("{name}")` build this model; timm is optional."""
+    """Register the constructor with timm, so `timm.create_model` builds it by name (optional)."""
     try:
         from timm.models import register_model
     except ImportError:  # the model itself needs only torch

@@ -15,7 +15,7 @@ from gas.errors import GasError
 
 __all__ = ["MAX_NAME_LENGTH", "check_name", "sanitize_name"]
 
-MAX_NAME_LENGTH = 64
+MAX_NAME_LENGTH = 48  # keeps every generated line of the file within 110 columns
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
