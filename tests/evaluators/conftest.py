@@ -32,6 +32,20 @@ def image_folder(tmp_path: Path) -> Path:
     return write_image_folder(tmp_path / "data")
 
 
+@pytest.fixture
+def make_image_folder():
+    """The `write_image_folder` function, for tests that need other sizes or counts."""
+    return write_image_folder
+
+
+@pytest.fixture
+def cifar_mini() -> Path:
+    """The shared real CIFAR-10 subset; skips the test where it is absent (a fresh clone)."""
+    if not CIFAR_MINI.is_dir():
+        pytest.skip("shared CIFAR-10 subset (../shared/data/cifar10-mini) not available")
+    return CIFAR_MINI
+
+
 class TinyCNN(nn.Module):
     """Conv + BatchNorm + ReLU + Dropout + Linear: every state a proxy could disturb."""
 

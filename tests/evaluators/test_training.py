@@ -1,0 +1,97 @@
+"""Short training and the in-memory ImageFolder it reads."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import gas
+from evaluators import EvalContext, get_evaluator, train_and_evaluate
+from evaluators.data import load_image_folder
+from evaluators.training import _augment, _warmup_cosine
+from gas.errors import GasError
+
+
+def _tiny_blueprint(img_size: int = 32, num_classes: int = 3):
+    space = gas.get_space("hiera", img_size=img_size, num_classes=num_classes)
+    return next(bp for bp in map(space.random, range(100)) if space.cost(bp).macs < 3e6)
+
+
+def test_data_is_decoded_once_into_uint8_tensors(image_folder):
+    data = load_image_folder(image_folder)
+    assert data.train_x.dtype == torch.uint8 and data.train_x.shape == (18, 3, 32, 32)
+    assert data.val_x.shape == (9, 3, 32, 32) and data.classes == ("class0", "class1", "class2")
+    assert load_image_folder(image_folder) is data
+
+
+def test_training_reports_every_epoch_and_returns_top1(image_folder):
+    reports = []
+    data = load_image_folder(image_folder)
+    result = train_and_evaluate(_tiny_blueprint(), data, epochs=2, report=reports.append,
+                                config=_small_batches())
+    assert [r["epoch"] for r in reports] == [1.0, 2.0]
+    assert all(0.0 <= r["val_top1"] <= 1.0 for r in reports)
+    assert result.val_top1 == reports[-1]["val_top1"] and result.epochs == 2.0 and result.steps == 4
+
+
+def test_max_steps_and_time_limit_stop_training_early(image_folder):
+    data = load_image_folder(image_folder)
+    assert train_and_evaluate(_tiny_blueprint(), data, epochs=3, max_steps=1, config=_small_batches()).steps == 1
+    result = train_and_evaluate(_tiny_blueprint(), data, epochs=3, time_limit_s=0.0, config=_small_batches())
+    assert result.steps == 1 and result.epochs == 0.5
+
+
+def test_training_is_deterministic_for_a_seed(image_folder):
+    data = load_image_folder(image_folder)
+    runs = [train_and_evaluate(_tiny_blueprint(), data, max_steps=2, seed=4, config=_small_batches()) for _ in range(2)]
+    assert runs[0].history == [dict(h, train_s=runs[0].history[i]["train_s"]) for i, h in enumerate(runs[1].history)]
+
+
+def test_train_evaluator_passes_reports_through(image_folder):
+    reports = []
+    ctx = EvalContext(data=str(image_folder), epochs=1, max_steps=1, report=reports.append)
+    metrics = get_evaluator("train").evaluate(None, _tiny_blueprint(), ctx)
+    assert set(metrics) == {"val_top1", "epochs", "train_s"} and len(reports) == 1
+
+
+def test_blueprint_of_another_image_size_is_a_user_error(image_folder):
+    with pytest.raises(GasError, match="sample it with img_size=32"):
+        train_and_evaluate(gas.get_space("hiera", img_size=64, num_classes=3).random(0), image_folder)
+    with pytest.raises(GasError, match="num_classes=3"):
+        train_and_evaluate(_tiny_blueprint(num_classes=10), image_folder)
+
+
+def test_missing_and_empty_folders_are_user_errors(tmp_path):
+    with pytest.raises(GasError, match="does not exist"):
+        load_image_folder(tmp_path / "nowhere")
+    (tmp_path / "empty" / "train" / "cat").mkdir(parents=True)
+    (tmp_path / "empty" / "val" / "cat").mkdir(parents=True)
+    with pytest.raises(GasError, match="no valid file"):
+        load_image_folder(tmp_path / "empty")
+
+
+def test_augmentation_keeps_shape_and_pixels():
+    images = torch.arange(2 * 3 * 8 * 8, dtype=torch.uint8).view(2, 3, 8, 8)  # [B, C, H, W]
+    torch.manual_seed(0)
+    out = _augment(images, padding=0)
+    assert out.shape == images.shape
+    assert all(torch.equal(o, i) or torch.equal(o, i.flip(-1)) for o, i in zip(out, images))
+
+
+def test_warmup_then_cosine_schedule():
+    factor = _warmup_cosine(total_steps=20, warmup_fraction=0.1)
+    assert [factor(0), factor(1)] == [0.5, 1.0]
+    assert factor(11) == pytest.approx(0.5) and factor(20) == pytest.approx(0.0)
+
+
+def test_real_cifar_subset_loads_and_trains_a_few_steps(cifar_mini):
+    data = load_image_folder(cifar_mini)
+    assert (len(data.train_y), len(data.val_y), data.num_classes, data.img_size) == (4660, 932, 10, 32)
+    result = train_and_evaluate(_tiny_blueprint(num_classes=10), data, max_steps=2)
+    assert 0.0 <= result.val_top1 <= 1.0
+
+
+def _small_batches():
+    from evaluators.training import TrainConfig
+
+    return TrainConfig(batch_size=8)
