@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from gas.errors import GasError
 
-COMMAND_MODULES = ("gas.commands.cost", "gas.commands.export", "gas.commands.calibrate", "gas.commands.search", "gas.commands.show")
+COMMAND_MODULES = ("gas.commands.cost", "gas.commands.export", "gas.commands.calibrate", "gas.commands.search", "gas.commands.show", "gas.commands.bench")
 USAGE_ERROR = 2
 
 

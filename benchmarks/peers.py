@@ -1,0 +1,98 @@
+"""TurboViT against its peers: measured params, GMACs, latency, throughput and memory, side by side.
+
+    python benchmarks/peers.py [--runs 2] [--threads 2] [--repeats 4] [--models a b ...]
+
+Measures every model in one process, interleaved (gas.benchmarking), on the CPU and, when CUDA is
+available, on the GPU in fp32 and bf16/fp16. Writes benchmarks/results/peers_cpu.{json,md,*.png}
+(and peers_cuda.* beside them), with the ratios of gas's TurboViT to FasterViT-0 and
+MobileViTv2-2.0 next to the paper's claims (3.21x, 3.18x, 2.47x, 3.4x). With --runs 2 the whole
+measurement is repeated and the report says whether the latency ranking held (Kendall tau).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from gas.benchmarking import (
+    DEFAULT_MODELS, BenchResult, BenchSettings, compare_runs, resolve, run_benchmark, write_plots, write_report,
+)
+
+RESULTS = Path(__file__).resolve().parent / "results"
+CUDA_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def measure(candidates, unavailable, settings: BenchSettings, runs: int) -> list[BenchResult]:
+    """`runs` complete interleaved benchmarks of the same built models."""
+    results = []
+    for run in range(runs):
+        log(f"run {run + 1}/{runs} on {settings.device} ({settings.dtype})")
+        results.append(run_benchmark(candidates, settings, unavailable, progress=log))
+    return results
+
+
+def stability_section(results: list[BenchResult]) -> tuple[list[str], dict]:
+    """Markdown and JSON comparing the batch-1 latency ranking of run 1 with each later run."""
+    if len(results) < 2:
+        return ["## Ranking stability", "", "Single run (use --runs 2 to check the ranking)."], {}
+    latency = [{row.name: row.latency.median_ms for row in r.rows} for r in results]
+    throughput = [{row.name: -row.throughput.images_per_s for row in r.rows} for r in results]
+    data = {"latency": [compare_runs(latency[0], other) for other in latency[1:]],
+            "throughput": [compare_runs(throughput[0], other) for other in throughput[1:]]}
+    lines = ["## Ranking stability across runs", "", "| run | measure | Kendall tau vs run 1 | identical ranking | max spread |",
+             "|---|---|---|---|---|"]
+    for measure, comparisons in data.items():
+        for index, c in enumerate(comparisons, start=2):
+            lines.append(f"| {index} | {measure} | {c['kendall_tau']:.3f} | {'yes' if c['identical_ranking'] else 'no'} "
+                         f"| {100 * c['max_relative_spread']:.0f}% |")
+    lines += ["", "Batch-1 latency (ms) per run:", "", "| model | " + " | ".join(f"run {i + 1}" for i in range(len(results))) + " |",
+              "|---|" + "---|" * len(results)]
+    for name in sorted(latency[0], key=latency[0].get):
+        lines.append(f"| {name} | " + " | ".join(f"{run.get(name, float('nan')):.2f}" for run in latency) + " |")
+    return lines + [""], data
+
+
+def report(results: list[BenchResult], stem: str, title: str) -> None:
+    extra, stability = stability_section(results)
+    later = [[row.__dict__ | {"latency": row.latency.__dict__, "throughput": row.throughput.__dict__} for row in r.rows]
+             for r in results[1:]]
+    md_path, json_path = write_report(results[0], RESULTS, stem, title, extra,
+                                      {"stability": stability, "later_runs": later})
+    pngs = write_plots(results[0], RESULTS, stem)
+    print(md_path.read_text())
+    log("wrote " + ", ".join(str(p) for p in [md_path, json_path, *pngs]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="*", default=list(DEFAULT_MODELS))
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=4, help="interleaved rounds per run")
+    parser.add_argument("--cpu-only", action="store_true")
+    args = parser.parse_args()
+
+    candidates, unavailable = resolve(args.models)
+    for skipped in unavailable:
+        log(f"note: skipping {skipped.name}: {skipped.reason}")
+    cpu = BenchSettings(device="cpu", threads=args.threads, rounds=args.repeats)
+    report(measure(candidates, unavailable, cpu, args.runs), "peers_cpu", "TurboViT against its peers (CPU)")
+    if args.cpu_only or not torch.cuda.is_available():
+        log("note: CUDA not available (or --cpu-only): peers_cuda.* not written")
+        return
+    for dtype in CUDA_DTYPES:
+        name = str(dtype).removeprefix("torch.")
+        gpu = BenchSettings(device="cuda", dtype=dtype, rounds=max(args.repeats, 10), latency_budget_ms=100.0)
+        report(measure(candidates, unavailable, gpu, args.runs), f"peers_cuda_{name}", f"TurboViT against its peers (CUDA, {name})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""Measured side-by-side comparison of gas models and their peers (`gas bench`, benchmarks/peers.py).
+
+    candidates, skipped = resolve(["turbovit_ref", "levit_128s"])
+    result = run_benchmark(candidates, BenchSettings(threads=2), skipped)
+    write_report(result, Path("out"), "bench_cpu", "Peers"); write_plots(result, Path("out"), "bench_cpu")
+
+One concept per module: `zoo` (names -> built models), `published` (cited top-1), `peak` (matmul
+yardstick), `memory` (peak memory of a forward), `runner` (interleaved timing -> rows), `results`
+(row types), `pareto`, `ranking` (run-to-run stability), `claims` (TurboViT paper ratios),
+`report` (markdown/JSON) and `plots` (PNG).
+"""
+
+from gas.benchmarking.claims import PAPER_CLAIMS, claim_ratios, subject_name
+from gas.benchmarking.pareto import pareto_mask
+from gas.benchmarking.peak import FLOPS_PER_MAC, matmul_peak_gflops
+from gas.benchmarking.plots import write_plots
+from gas.benchmarking.published import published_top1
+from gas.benchmarking.ranking import compare_runs, kendall_tau
+from gas.benchmarking.report import markdown_report, markdown_table, write_report
+from gas.benchmarking.results import BenchResult, BenchRow, Timing
+from gas.benchmarking.runner import BenchSettings, check_device, run_benchmark
+from gas.benchmarking.zoo import DEFAULT_MODELS, Candidate, Unavailable, build_candidate, resolve
+
+__all__ = [
+    "DEFAULT_MODELS",
+    "FLOPS_PER_MAC",
+    "PAPER_CLAIMS",
+    "BenchResult",
+    "BenchRow",
+    "BenchSettings",
+    "Candidate",
+    "Timing",
+    "Unavailable",
+    "build_candidate",
+    "check_device",
+    "claim_ratios",
+    "compare_runs",
+    "kendall_tau",
+    "markdown_report",
+    "markdown_table",
+    "matmul_peak_gflops",
+    "pareto_mask",
+    "published_top1",
+    "resolve",
+    "run_benchmark",
+    "subject_name",
+    "write_plots",
+    "write_report",
+]

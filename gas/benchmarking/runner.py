@@ -1,0 +1,180 @@
+"""Interleaved measurement of many models in one process.
+
+Every model is first priced (params, fvcore MACs at batch 1 with attention counted) and warmed up.
+Then the timing runs in rounds: each round visits every model once (starting one model later each
+round), timing a few batch-1 calls and one throughput-batch call. Machine drift - thermal state,
+other processes, frequency scaling - therefore lands on all models alike instead of on whichever
+model happened to run last. The timer is `evaluators.measure_latency` (inference mode, fixed
+threads, CUDA synchronised); this module only schedules it and pools the samples.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from evaluators.latency import measure_latency
+from evaluators.threads import thread_count
+from gas.benchmarking.memory import peak_forward_memory_mb
+from gas.benchmarking.peak import FLOPS_PER_MAC, matmul_peak_gflops
+from gas.benchmarking.published import published_top1
+from gas.benchmarking.results import BenchResult, BenchRow, Timing
+from gas.benchmarking.zoo import Candidate, Unavailable
+from gas.errors import GasError
+from gas.flops import traced_macs
+from gas.machine import describe_machine
+
+__all__ = ["BenchSettings", "run_benchmark", "check_device", "CONVENTIONS"]
+
+CONVENTIONS = {
+    "gmacs": "fvcore trace at batch 1, scaled_dot_product_attention counted; 1 MAC = 1 'flop' (fvcore/timm tables)",
+    "achieved_gflops": f"{FLOPS_PER_MAC} * MACs * batch / median seconds (1 MAC = {FLOPS_PER_MAC} FLOPs here)",
+    "matmul_peak": "median of 5 timed 2048x2048 torch.mm, 2 * n^3 FLOPs, same device/dtype/threads",
+    "peak_memory": "rise of peak RSS (CPU) or max_memory_allocated (CUDA) over one throughput-batch forward",
+    "latency": "median and IQR of per-call ms at the latency batch, pooled over interleaved rounds",
+    "throughput": "median and IQR of per-call images/s at the throughput batch, pooled over rounds",
+}
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """Conditions and effort of a benchmark run (defaults: CPU, fp32, batch 1 and 32)."""
+
+    device: str = "cpu"
+    dtype: torch.dtype = torch.float32
+    latency_batch: int = 1
+    throughput_batch: int = 32
+    threads: int | None = None
+    rounds: int = 5
+    warmup: int = 2
+    latency_budget_ms: float = 250.0
+    max_latency_calls: int = 10
+    measure_memory: bool = True
+    peak_matmul_size: int = 2048
+
+
+def run_benchmark(
+    candidates: list[Candidate],
+    settings: BenchSettings = BenchSettings(),
+    unavailable: list[Unavailable] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> BenchResult:
+    """Price, warm up and time `candidates` interleaved; one row per candidate."""
+    _check_settings(settings)
+    say = progress or (lambda message: None)
+    start, load_start = time.perf_counter(), _load_average()
+    with thread_count(settings.threads) as threads:
+        peak = matmul_peak_gflops(settings.device, settings.dtype, settings.peak_matmul_size)
+        say(f"matmul peak {peak:.1f} GFLOP/s ({settings.device}, {_dtype_name(settings.dtype)}, {threads} threads)")
+        costs = {c.name: _price(c) for c in candidates}
+        for c in candidates:
+            c.model.to(device=settings.device, dtype=settings.dtype).eval()
+        calls = {c.name: _calibrate(c, settings) for c in candidates}
+        samples = _interleaved_rounds(candidates, settings, calls, say)
+        memory = {c.name: _memory(c, settings) for c in candidates}
+    rows = [_row(c, costs[c.name], samples[c.name], memory[c.name], peak, settings) for c in candidates]
+    return BenchResult(
+        rows=rows,
+        unavailable=[{"name": u.name, "reason": u.reason} for u in unavailable or []],
+        machine=describe_machine(settings.device) | {"torch_threads": threads, "load_average": [load_start, _load_average()]},
+        device=settings.device,
+        dtype=_dtype_name(settings.dtype),
+        threads=threads,
+        matmul_peak_gflops=peak,
+        rounds=settings.rounds,
+        seconds=time.perf_counter() - start,
+        conventions=dict(CONVENTIONS),
+    )
+
+
+def check_device(device: str) -> None:
+    """GasError unless `device` is 'cpu' or an available 'cuda[:N]'."""
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise GasError(f"device {device!r} requested but CUDA is not available on this machine; use --device cpu")
+    if not (device == "cpu" or device.startswith("cuda")):
+        raise GasError(f"unsupported device {device!r}; use cpu or cuda[:N]")
+
+
+def _check_settings(settings: BenchSettings) -> None:
+    check_device(settings.device)
+    if min(settings.latency_batch, settings.throughput_batch, settings.rounds) < 1:
+        raise GasError("batch sizes and rounds must be at least 1")
+
+
+def _price(candidate: Candidate) -> tuple[int, int]:
+    """(params, MACs at batch 1), traced on CPU in fp32 once per candidate and kept on it."""
+    if candidate.cost is None:
+        candidate.model.to(device="cpu", dtype=torch.float32)
+        params = sum(p.numel() for p in candidate.model.parameters())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            macs = traced_macs(candidate.model, torch.zeros(1, *candidate.input_size))
+        candidate.cost = (params, macs)
+    return candidate.cost
+
+
+def _calibrate(candidate: Candidate, settings: BenchSettings) -> int:
+    """Warm the model up at both batches; batch-1 calls per round so a round costs ~the budget."""
+    first = _time(candidate, settings, settings.latency_batch, repeats=1, warmup=settings.warmup)[0]
+    _time(candidate, settings, settings.throughput_batch, repeats=1, warmup=0)
+    return int(min(settings.max_latency_calls, max(2, settings.latency_budget_ms // max(first, 1e-3))))
+
+
+def _interleaved_rounds(candidates, settings, calls, say) -> dict[str, dict[str, list[float]]]:
+    """Per model: all timed samples (ms) at the latency and throughput batch, round-robin over models."""
+    samples = {c.name: {"latency": [], "throughput": []} for c in candidates}
+    for round_index in range(settings.rounds):
+        shift = round_index % len(candidates)
+        for c in candidates[shift:] + candidates[:shift]:
+            samples[c.name]["latency"] += _time(c, settings, settings.latency_batch, calls[c.name], warmup=1)
+            samples[c.name]["throughput"] += _time(c, settings, settings.throughput_batch, 1, warmup=0)
+        say(f"round {round_index + 1}/{settings.rounds} done")
+    return samples
+
+
+def _time(candidate: Candidate, settings: BenchSettings, batch: int, repeats: int, warmup: int) -> list[float]:
+    result = measure_latency(
+        candidate.model, candidate.input_size, batch, settings.device, settings.threads,
+        warmup=warmup, repeats=repeats, dtype=settings.dtype,
+    )
+    return list(result.samples_ms)
+
+
+def _memory(candidate: Candidate, settings: BenchSettings) -> float | None:
+    if not settings.measure_memory:
+        return None
+    batch = torch.randn(settings.throughput_batch, *candidate.input_size, device=settings.device, dtype=settings.dtype)
+    return peak_forward_memory_mb(candidate.model, batch)
+
+
+def _row(candidate, cost, samples, memory, peak, settings) -> BenchRow:
+    params, macs = cost
+    latency = Timing.from_samples(settings.latency_batch, samples["latency"])
+    throughput = Timing.from_samples(settings.throughput_batch, samples["throughput"])
+    achieved_latency = FLOPS_PER_MAC * macs * latency.batch / (latency.median_ms / 1000) / 1e9
+    achieved_throughput = FLOPS_PER_MAC * macs * throughput.images_per_s / 1e9
+    published = published_top1(candidate.name)
+    return BenchRow(
+        name=candidate.name, origin=candidate.origin, note=candidate.note, resolution=candidate.input_size[-1],
+        params=params, macs=macs, latency=latency, throughput=throughput, peak_memory_mb=memory,
+        achieved_gflops_latency=achieved_latency, achieved_gflops_throughput=achieved_throughput,
+        peak_fraction_latency=achieved_latency / peak, peak_fraction_throughput=achieved_throughput / peak,
+        top1=published.top1, top1_source=published.source,
+    )
+
+
+def _load_average() -> float | None:
+    """1-minute load average (other processes competing for the cores skew CPU timings)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")

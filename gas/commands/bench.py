@@ -1,0 +1,83 @@
+"""`gas bench`: measure gas models and their peers side by side (params, GMACs, latency, throughput).
+
+    gas bench turbovit_ref levit_128s --threads 2 --repeats 3 --out benchmarks/results
+
+With no models it measures the full peer list (benchmarks/peers.py runs the same code and writes
+the checked-in report). Timing is interleaved over the models; see gas.benchmarking.runner.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from gas.benchmarking import (
+    DEFAULT_MODELS, BenchSettings, check_device, markdown_report, resolve, run_benchmark, write_plots, write_report,
+)
+from gas.errors import GasError
+
+DTYPES = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16, "fp16": torch.float16,
+          "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "bench",
+        help="measured params, GMACs, latency, throughput and memory of models side by side",
+        description="Benchmark gas models and timm/FasterViT peers in one process, interleaved.",
+    )
+    parser.add_argument("models", nargs="*", help="gas presets, 'turbovit', faster_vit_*, timm names (default: the peer list)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default cpu)")
+    parser.add_argument("--dtype", default="float32", help="float32 | float16 | bfloat16 (CUDA for the half types)")
+    parser.add_argument("--batch", default="1,32", help="latency batch and throughput batch, e.g. 1,32")
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds over all models")
+    parser.add_argument("--out", type=Path, default=None, help="write bench_<device>.{md,json,png} here")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    check_device(args.device)
+    latency_batch, throughput_batch = parse_batches(args.batch)
+    settings = BenchSettings(
+        device=args.device, dtype=parse_dtype(args.dtype, args.device), latency_batch=latency_batch,
+        throughput_batch=throughput_batch, threads=args.threads, rounds=args.repeats,
+    )
+    candidates, unavailable = resolve(list(args.models or DEFAULT_MODELS))
+    for skipped in unavailable:
+        print(f"note: skipping {skipped.name}: {skipped.reason}", file=sys.stderr)
+    if not candidates:
+        raise GasError("none of the requested models can be built here (see the notes above)")
+    result = run_benchmark(candidates, settings, unavailable, progress=lambda m: print(m, file=sys.stderr))
+    if args.out is None:
+        print(markdown_report(result, "gas bench"))
+        return 0
+    stem = f"bench_{args.device.split(':')[0]}"
+    md_path, json_path = write_report(result, args.out, stem, "gas bench")
+    paths = [md_path, json_path, *write_plots(result, args.out, stem)]
+    print(md_path.read_text())
+    print("wrote " + ", ".join(map(str, paths)))
+    return 0
+
+
+def parse_batches(text: str) -> tuple[int, int]:
+    """'1,32' -> (1, 32); a single value is used for both."""
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        values = []
+    if not 1 <= len(values) <= 2 or min(values) < 1:
+        raise GasError(f"--batch {text!r}: give a latency batch and a throughput batch, e.g. --batch 1,32")
+    return values[0], values[-1]
+
+
+def parse_dtype(name: str, device: str) -> torch.dtype:
+    if name not in DTYPES:
+        raise GasError(f"--dtype {name!r}: use one of float32, float16, bfloat16")
+    dtype = DTYPES[name]
+    if dtype != torch.float32 and not device.startswith("cuda"):
+        raise GasError(f"--dtype {name} is only benchmarked on CUDA; use --dtype float32 on the CPU")
+    return dtype

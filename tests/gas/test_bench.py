@@ -1,0 +1,152 @@
+"""gas bench: rows with the right fields and figures, Pareto/ranking/claims maths, report columns, CLI errors.
+
+Two tiny models (a small gas blueprint and timm's test_vit at 32 px), 2 rounds: no timing thresholds,
+only that the figures are the ones the library says they are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import timm
+import torch
+
+import gas
+from gas.benchmarking import (
+    BenchRow, BenchSettings, Candidate, Timing, claim_ratios, compare_runs, kendall_tau, markdown_table,
+    pareto_mask, resolve, run_benchmark, write_report,
+)
+from gas.benchmarking.report import TABLE_COLUMNS
+from gas.cli import main
+from gas.errors import GasError
+from gas.flops import traced_macs
+
+SETTINGS = BenchSettings(threads=1, rounds=2, throughput_batch=4, warmup=1, latency_budget_ms=1.0,
+                         peak_matmul_size=128)
+
+
+def _tiny_gas() -> Candidate:
+    bp = gas.Blueprint(
+        img_size=32, num_classes=10, patch_kernel=3, patch_stride=2, patch_padding=1, mask_unit_size=2, q_pool=1,
+        stages=[gas.StageSpec(depth=1, dim=16, heads=1, mask_unit_attn=True), gas.StageSpec(depth=1, dim=32, heads=2)],
+    )
+    return Candidate("turbovit_ref", gas.get_space("hiera").build(bp).eval(), (3, 32, 32), "gas preset")
+
+
+def _tiny_timm() -> Candidate:
+    model = timm.create_model("test_vit", pretrained=False, img_size=32, num_classes=10).eval()
+    return Candidate("test_vit", model, (3, 32, 32), "timm")
+
+
+@pytest.fixture(scope="module")
+def measured():
+    candidates = [_tiny_gas(), _tiny_timm()]
+    return candidates, run_benchmark(candidates, SETTINGS)
+
+
+def test_rows_have_every_field_with_sane_types(measured):
+    _, result = measured
+    assert [row.name for row in result.rows] == ["turbovit_ref", "test_vit"]
+    for row in result.rows:
+        assert isinstance(row.params, int) and isinstance(row.macs, int) and row.macs > 0
+        assert row.latency.batch == 1 and row.throughput.batch == 4
+        assert row.latency.calls == 2 * 2  # 2 rounds x the 2-call minimum per round
+        assert row.throughput.calls == 2
+        assert row.latency.median_ms > 0 and row.latency.iqr_ms >= 0
+        assert row.throughput.images_per_s > 0
+        assert row.peak_memory_mb is None or row.peak_memory_mb >= 0
+        assert row.resolution == 32
+        assert row.achieved_gflops_throughput == pytest.approx(2 * row.macs * row.throughput.images_per_s / 1e9)
+        assert row.peak_fraction_latency == pytest.approx(row.achieved_gflops_latency / result.matmul_peak_gflops)
+    assert result.threads == 1 and result.device == "cpu" and result.dtype == "float32"
+    assert result.row("turbovit_ref").top1 is None and result.row("turbovit_ref").top1_source == "not trained"
+
+
+def test_params_and_macs_are_the_models_own(measured):
+    candidates, result = measured
+    for candidate, row in zip(candidates, result.rows):
+        assert row.params == sum(p.numel() for p in candidate.model.parameters())
+        assert row.macs == traced_macs(candidate.model, torch.zeros(1, 3, 32, 32))
+
+
+def test_timing_pools_samples_into_median_and_iqr():
+    timing = Timing.from_samples(2, [10.0, 20.0, 30.0, 40.0, 50.0])
+    assert timing.median_ms == 30.0 and timing.iqr_ms == 20.0 and timing.calls == 5
+    assert timing.images_per_s == pytest.approx(2000 / 30)
+
+
+def test_pareto_mask_on_a_hand_made_example():
+    # (cost, latency): (1, 5) and (2, 3) and (4, 1) are non-dominated; (3, 4) is beaten by (2, 3); (2, 6) by (1, 5).
+    xs, ys = [1, 2, 3, 4, 2], [5, 3, 4, 1, 6]
+    assert pareto_mask(xs, ys) == [True, True, False, True, False]
+    # throughput (higher is better) vs params: (1, 10) and (3, 30) are the frontier; (2, 5) is beaten by (1, 10).
+    assert pareto_mask([1, 2, 3], [10, 5, 30], maximize_y=True) == [True, False, True]
+
+
+def test_kendall_tau_and_run_comparison():
+    a = {"x": 1.0, "y": 2.0, "z": 3.0}
+    assert kendall_tau(a, a) == 1.0
+    assert kendall_tau(a, {"x": 3.0, "y": 2.0, "z": 1.0}) == -1.0
+    swapped = compare_runs(a, {"x": 1.0, "y": 3.5, "z": 3.0})
+    assert swapped["kendall_tau"] == pytest.approx(1 / 3) and not swapped["identical_ranking"]
+    assert swapped["max_relative_spread"] == pytest.approx(0.75)
+
+
+def test_claims_compare_the_subject_with_fastervit_and_mobilevit(measured):
+    _, result = measured
+    ours = result.row("turbovit_ref")
+    peer = dataclasses.replace(result.row("test_vit"), name="faster_vit_0_224")
+    mobile = dataclasses.replace(peer, name="mobilevitv2_200", macs=ours.macs * 5)
+    claims = {c["key"]: c for c in claim_ratios(dataclasses.replace(result, rows=[ours, peer, mobile]))}
+    assert claims["latency"]["measured"] == pytest.approx(peer.latency.median_ms / ours.latency.median_ms)
+    assert claims["params"]["measured"] == pytest.approx(peer.params / ours.params)
+    assert claims["gmacs"]["measured"] == pytest.approx(5.0) and claims["gmacs"]["met"]
+    missed = claims["params"]
+    assert missed["met"] == (missed["measured"] >= 2.47)
+    assert missed["shortfall"] == pytest.approx(max(0.0, 1 - missed["measured"] / 2.47))
+    assert all(c["measured"] is None for c in claim_ratios(result))  # no FasterViT/MobileViT rows
+
+
+def test_report_has_the_expected_columns_and_json(measured, tmp_path):
+    _, result = measured
+    table = markdown_table(result)
+    header = [cell.strip() for cell in table[0].strip("|").split("|")]
+    assert header == [c.format(lb=1, tb=4) for c in TABLE_COLUMNS]
+    assert len(table) == 2 + len(result.rows)
+    md_path, json_path = write_report(result, tmp_path, "bench_cpu", "test")
+    data = json.loads(json_path.read_text())
+    assert {"rows", "machine", "matmul_peak_gflops", "claims", "conventions", "unavailable"} <= set(data)
+    assert {"params", "gmacs", "latency", "throughput", "peak_memory_mb", "top1", "top1_source"} <= set(data["rows"][0])
+    assert "turbovit_ref" in md_path.read_text()
+
+
+def test_unknown_model_name_is_a_gas_error():
+    with pytest.raises(GasError, match="unknown model 'no_such_net'"):
+        resolve(["no_such_net"])
+
+
+def test_cli_unknown_model_exits_2_with_one_line(capsys):
+    assert main(["bench", "no_such_net", "--repeats", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("gas: error: unknown model 'no_such_net'")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA error path")
+def test_cli_cuda_without_cuda_exits_2(capsys):
+    assert main(["bench", "test_vit", "--device", "cuda"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "CUDA is not available" in err[0]
+
+
+def test_cli_bad_batch_exits_2(capsys):
+    assert main(["bench", "test_vit", "--batch", "1,x"]) == 2
+    assert "--batch" in capsys.readouterr().err
+
+
+def test_cli_writes_report_and_plots(tmp_path, capsys):
+    assert main(["bench", "test_vit", "--repeats", "1", "--batch", "1,2", "--threads", "1", "--out", str(tmp_path)]) == 0
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["bench_cpu.json", "bench_cpu.md", "bench_cpu_latency_gmacs.png", "bench_cpu_throughput_params.png"]
+    assert "| test_vit |" in capsys.readouterr().out
