@@ -8,8 +8,9 @@ learns from it and nothing wasteful is sent to Ray:
   width scale among those whose analytic cost lands in [band, 1] of the tightest analytic budget
   (the largest feasible width when none does), so proposals use the budget instead of wandering
   far below it;
-* infeasible proposals (over an analytic budget even at the smallest width) are told PRUNED with
-  `trial.set_constraint(...)` values > 0, which TPE and NSGA-II treat as infeasible;
+* infeasible proposals (over an analytic budget even at the smallest width, or below the band even
+  at the largest) are told PRUNED with `trial.set_constraint(...)` values > 0, which TPE and
+  NSGA-II treat as infeasible;
 * duplicates (an arch_id already evaluated, or being evaluated) are answered from the cache, which
   is rebuilt from the storage on resume; trials left RUNNING by a dead driver become FAIL and their
   parameters are enqueued again, so no completed trial is lost or re-run.
@@ -109,7 +110,7 @@ class Generator:
             blueprint = self._propose(trial)
             cost = self.space.cost(blueprint)
             self._describe(trial, blueprint, cost)
-            violations = self.budgets.analytic_violations(cost)
+            violations = self._violations(cost)
             arch_id = blueprint.arch_id
             if any(v > 0 for v in violations.values()):
                 self._finish(trial, Status.INFEASIBLE, TrialState.PRUNED, constraints=violations)
@@ -132,7 +133,7 @@ class Generator:
             return self.tell_failed(proposal, str(error.args[0]))
         if not all(math.isfinite(v) for v in values):
             return self.tell_failed(proposal, f"non-finite objective values {values}")
-        constraints = {**self.budgets.analytic_violations(proposal.cost), **self.budgets.measured_violations(metrics)}
+        constraints = {**self._violations(proposal.cost), **self.budgets.measured_violations(metrics)}
         proposal.trial.set_user_attr("metrics", metrics)
         if any(v > 0 for v in constraints.values()):
             frozen = self._finish(proposal.trial, Status.OVER_BUDGET, TrialState.PRUNED, constraints=constraints)
@@ -157,18 +158,29 @@ class Generator:
     # ---- proposing ----------------------------------------------------------------------------
     def _propose(self, trial: optuna.Trial) -> Blueprint:
         widths = self.space.width_choices()
-        if not widths or self.band is None or not self.budgets.analytic:
+        if not self._band_active():
             return self.space.sample(trial)
         structure = self.space.sample_structure(trial)
         frac = trial.suggest_float("width_frac", 0.0, 1.0)
         return self.space.with_width(structure, self._place_width(structure, list(widths), frac))
+
+    def _violations(self, cost: Cost) -> dict[str, float]:
+        """Analytic budget excess, plus `budget_use` > 0 when the band is on and no width of the
+        structure reaches it: such a structure cannot use the budget and is not worth evaluating."""
+        violations = self.budgets.analytic_violations(cost)
+        if self._band_active():
+            violations["budget_use"] = self.band - self.budgets.usage(cost)
+        return violations
+
+    def _band_active(self) -> bool:
+        return bool(self.band and self.budgets.analytic and self.space.width_choices())
 
     def _place_width(self, structure: Any, widths: list[int], frac: float) -> int:
         """The width `frac` selects among those using [band, 1] of the tightest analytic budget."""
         usage = [(w, self.budgets.usage(self.space.cost(self.space.with_width(structure, w)))) for w in widths]
         feasible = [w for w, use in usage if use <= 1.0]
         in_band = [w for w, use in usage if self.band <= use <= 1.0]
-        choices = in_band or feasible[-1:] or widths[:1]  # smallest width: recorded as infeasible
+        choices = in_band or feasible[-1:] or widths[:1]  # out of the band: recorded as infeasible
         return choices[min(int(frac * len(choices)), len(choices) - 1)]
 
     def _describe(self, trial: optuna.Trial, blueprint: Blueprint, cost: Cost) -> None:

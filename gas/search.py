@@ -129,10 +129,11 @@ class _Setup:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         sampler = make_sampler(self.config.sampler, seed=self.config.seed)
         try:
+            storage = runs.open_storage(url)
             if create:
-                return optuna.create_study(storage=url, study_name=run_dir.name, sampler=sampler,
+                return optuna.create_study(storage=storage, study_name=run_dir.name, sampler=sampler,
                                            directions=self.objectives.directions)
-            return optuna.load_study(storage=url, study_name=run_dir.name, sampler=sampler)
+            return optuna.load_study(storage=storage, study_name=run_dir.name, sampler=sampler)
         except optuna.exceptions.DuplicatedStudyError:
             raise GasError(f"storage {url} already holds a study named {run_dir.name!r}; pick another --run") from None
         except KeyError:

@@ -1,0 +1,129 @@
+"""The generator in-process (no Ray): budgets, the width band, constraints, duplicates, resume."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from gas.budget import Budgets
+from gas.generator import Generator, Status, make_sampler
+from gas.objectives import Objectives
+from gas.runs import open_storage
+from search_spaces import get_space
+
+BUDGET = {"flops": 20e6}
+
+
+def make_generator(storage=None, sampler="tpe", budgets=BUDGET, objectives=("proxy", "macs"), band=0.6, name="g"):
+    space = get_space("hiera", img_size=32, num_classes=10)
+    objectives = Objectives(objectives, proxy_key="score")
+    study = optuna.create_study(storage=storage, study_name=name, directions=objectives.directions,
+                                sampler=make_sampler(sampler, seed=0), load_if_exists=True)
+    return Generator(space=space, budgets=Budgets(budgets), objectives=objectives, study=study, band=band)
+
+
+def fake_score(proposal) -> dict:
+    return {"score": proposal.blueprint.depth + proposal.cost.macs / 1e7}
+
+
+def run(generator, n):
+    proposals = []
+    for _ in range(n):
+        proposal = generator.ask()
+        generator.tell(proposal, fake_score(proposal))
+        proposals.append(proposal)
+    return proposals
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "nsga2", "random"])
+def test_every_proposal_is_within_budget_and_uses_the_band(sampler):
+    generator = make_generator(sampler=sampler)
+    proposals = run(generator, 30)
+    uses = [p.cost.macs / BUDGET["flops"] for p in proposals]
+    assert max(uses) <= 1.0
+    assert min(uses) >= 0.6
+    assert generator.evaluations() == 30
+
+
+def test_infeasible_proposals_are_recorded_as_constraints_not_evaluated():
+    generator = make_generator(budgets={"flops": 3e6}, sampler="random")
+    run(generator, 10)
+    infeasible = [t for t in generator.study.trials if t.user_attrs["gas_status"] == Status.INFEASIBLE]
+    assert infeasible, "a 3M-MAC budget must reject some structures of the 32px space"
+    for trial in infeasible:
+        assert trial.state == TrialState.PRUNED
+        over, under = trial.constraints["flops"] > 0, trial.constraints["budget_use"] > 0
+        assert over == (trial.user_attrs["macs"] > 3e6) and (over or under)
+    assert any(t.constraints["flops"] > 0 for t in infeasible)
+    evaluated = [t for t in generator.study.trials if t.user_attrs["gas_status"] == Status.EVALUATED]
+    assert all(max(t.constraints.values()) <= 0 for t in evaluated)
+
+
+def test_without_band_widths_are_free():
+    generator = make_generator(band=None, sampler="random")
+    proposals = run(generator, 20)
+    assert "embed_dim" in generator.study.trials[0].params
+    assert min(p.cost.macs for p in proposals) / BUDGET["flops"] < 0.6
+
+
+def test_duplicates_are_answered_from_the_cache():
+    generator = make_generator(sampler="random")
+    first = run(generator, 1)[0]
+    generator.study.enqueue_trial(generator.study.trials[first.number].params)
+    second = generator.ask()
+    assert second.blueprint.arch_id != first.blueprint.arch_id
+    duplicate = generator.study.trials[first.number + 1]
+    assert duplicate.user_attrs["gas_status"] == Status.DUPLICATE
+    assert duplicate.user_attrs["duplicate_of"] == first.number
+    assert duplicate.values == generator.study.trials[first.number].values
+
+
+def test_duplicate_of_an_in_flight_trial_waits_for_it():
+    generator = make_generator(sampler="random")
+    first = generator.ask()
+    generator.study.enqueue_trial(generator.study.trials[first.number].params)
+    second = generator.ask()  # the enqueued copy waits; a new blueprint comes out
+    generator.tell(first, fake_score(first))
+    waiting = generator.study.trials[first.number + 1]
+    assert waiting.user_attrs["gas_status"] == Status.DUPLICATE and waiting.state == TrialState.COMPLETE
+    assert second.number > waiting.number
+
+
+def test_failed_and_nan_evaluations_are_failed_trials():
+    generator = make_generator(sampler="random")
+    a, b = generator.ask(), generator.ask()
+    generator.tell_failed(a, "EvaluationError: boom")
+    generator.tell(b, {"score": float("nan")})
+    states = {t.number: (t.state, t.user_attrs.get("error")) for t in generator.study.trials}
+    assert states[a.number] == (TrialState.FAIL, "EvaluationError: boom")
+    assert states[b.number][0] == TrialState.FAIL and "non-finite" in states[b.number][1]
+    assert generator.evaluations() == 2
+
+
+def test_measured_budget_breach_is_infeasible_after_evaluation():
+    generator = make_generator(budgets={"flops": 20e6, "latency": 5.0}, objectives=("proxy", "latency"))
+    proposal = generator.ask()
+    generator.tell(proposal, {"score": 1.0, "latency_ms": 7.5})
+    trial = generator.study.trials[proposal.number]
+    assert trial.user_attrs["gas_status"] == Status.OVER_BUDGET
+    assert trial.constraints["latency"] == pytest.approx(0.5)
+
+
+def test_resume_fails_running_trials_requeues_them_and_keeps_the_cache(tmp_path):
+    storage = open_storage(f"sqlite:///{tmp_path / 'study.db'}")
+    generator = make_generator(storage=storage, sampler="random")
+    done = run(generator, 3)
+    lost = generator.ask()  # RUNNING when the "driver dies"
+    resumed = make_generator(storage=storage, sampler="random")
+    old = resumed.study.trials[lost.number]
+    assert old.state == TrialState.FAIL and old.user_attrs["gas_status"] == Status.INTERRUPTED
+    assert resumed.evaluations() == 3
+    retry = resumed.ask()
+    assert retry.blueprint.arch_id == lost.blueprint.arch_id
+    assert retry.blueprint.arch_id not in {p.blueprint.arch_id for p in done}
+    # a re-proposal of a completed blueprint is answered from the storage-backed cache
+    resumed.study.enqueue_trial(resumed.study.trials[done[0].number].params)
+    resumed.tell(retry, fake_score(retry))
+    resumed.ask()
+    assert any(t.user_attrs.get("duplicate_of") == done[0].number for t in resumed.study.trials)
