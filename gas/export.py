@@ -107,7 +107,16 @@ def export_preset(
     """Export a named preset of the hiera space (`turbovit_ref`, `hiera_tiny`, ...)."""
     blueprint = presets.preset(preset, img_size=img_size, num_classes=num_classes)
     name = name if name is not None else sanitize_name(preset)
-    command = ["gas", "export", "preset", preset, "--img-size", str(img_size), "--num-classes", str(num_classes)]
+    command = [
+        "gas",
+        "export",
+        "preset",
+        preset,
+        "--img-size",
+        str(img_size),
+        "--num-classes",
+        str(num_classes),
+    ]
     metadata = {
         "source": {"kind": "preset", "preset": preset},
         "export_command": shlex.join(command + ["--name", name]),

@@ -16,7 +16,9 @@ Export:     gas export preset turbovit_ref --img-size 224 --num-classes 1000 --n
 Build it with torch alone, or through timm (importing generated_archs registers it):
 
     from generated_archs.turbovit_ref import turbovit_ref
-    model = turbovit_ref()  # keyword arguments override the blueprint, e.g. num_classes=10
+    model = turbovit_ref()
+    # keyword arguments override the blueprint:
+    model = turbovit_ref(num_classes=10, drop_path_rate=0.1)
 
     import generated_archs, timm
     model = timm.create_model("turbovit_ref", num_classes=10)
@@ -366,7 +368,7 @@ def turbovit_ref(pretrained: bool = False, **kwargs) -> Hiera:
     model, or load a state_dict with `model.load_state_dict(torch.load(path))`.
     """
     if pretrained:
-        raise ValueError("turbovit_ref has no pretrained weights; load a state_dict instead")
+        raise ValueError("there are no pretrained weights; load a state_dict instead")
     # timm.create_model passes its own arguments along; they are not model arguments
     for key in ("pretrained_cfg", "pretrained_cfg_overlay", "cache_dir"):
         kwargs.pop(key, None)
@@ -375,7 +377,7 @@ def turbovit_ref(pretrained: bool = False, **kwargs) -> Hiera:
 
 # ---- timm registration (optional) --------------------------------------------------------------------
 def _register_with_timm() -> None:
-    """Make `timm.create_model("turbovit_ref")` build this model; timm is optional."""
+    """Register the constructor with timm, so `timm.create_model` builds it by name (optional)."""
     try:
         from timm.models import register_model
     except ImportError:  # the model itself needs only torch

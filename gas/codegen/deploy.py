@@ -19,7 +19,9 @@ __all__ = ["OPSET", "export_onnx"]
 OPSET = 17
 
 
-def export_onnx(model: torch.nn.Module, path: Path, img_size: int, in_chans: int = 3, check: bool = True) -> float | None:
+def export_onnx(
+    model: torch.nn.Module, path: Path, img_size: int, in_chans: int = 3, check: bool = True
+) -> float | None:
     """Write `model` (put in eval mode) to `path`; with `check`, onnxruntime's max abs difference."""
     model = model.eval()
     pixels = torch.randn(2, in_chans, img_size, img_size, generator=torch.Generator().manual_seed(0))

@@ -37,8 +37,11 @@ def render_header(record: ExportRecord) -> str:
         "",
         *_field("Blueprint", bp.describe()),
         *_field("arch_id", bp.arch_id),
-        *_field("Cost", f"{record.params / 1e6:.2f}M params, {record.macs / 1e9:.3f} GMACs at {bp.img_size}px "
-                "(1 MAC = 1 FLOP, the fvcore/timm convention)"),
+        *_field(
+            "Cost",
+            f"{record.params / 1e6:.2f}M params, {record.macs / 1e9:.3f} GMACs at {bp.img_size}px "
+            "(1 MAC = 1 FLOP, the fvcore/timm convention)",
+        ),
         *_field("Budgets", _budgets(record.budgets)),
         *_field("Metrics", _mapping(record.metrics)),
         *_field("Source", _mapping(record.source)),

@@ -10,6 +10,7 @@ that the file needs nothing but torch.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import inspect
 from types import ModuleType
@@ -40,13 +41,19 @@ def render_model_file(record: ExportRecord) -> str:
 
 def model_source(module: ModuleType | None = None) -> str:
     """The model module's source without its docstring (the header replaces it)."""
-    source = inspect.getsource(module or importlib.import_module(MODEL_MODULE))
+    return _source_without_docstring(module or importlib.import_module(MODEL_MODULE))
+
+
+@functools.lru_cache(maxsize=8)
+def _source_without_docstring(module: ModuleType) -> str:
+    source = inspect.getsource(module)
     tree = ast.parse(source)
     if tree.body and isinstance(tree.body[0], ast.Expr) and isinstance(tree.body[0].value, ast.Constant):
         source = "".join(source.splitlines(keepends=True)[tree.body[0].end_lineno :])
     return source.strip("\n") + "\n"
 
 
+@functools.lru_cache(maxsize=1)
 def emitted_names() -> frozenset[str]:
     """Top-level names of an exported module, which an exported model's name must not shadow."""
     names = set(_TAIL_NAMES)

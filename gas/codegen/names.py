@@ -39,7 +39,10 @@ def check_name(name: str, reserved: frozenset[str] = frozenset()) -> str:
     """
     problem = _name_problem(name, reserved)
     if problem:
-        raise GasError(f"invalid model name {name!r}: {problem} (for example {sanitize_name(name)!r})")
+        suggestion = sanitize_name(name)
+        if suggestion in reserved:
+            suggestion = f"{suggestion}_model"
+        raise GasError(f"invalid model name {name!r}: {problem} (for example {suggestion!r})")
     return name
 
 

@@ -63,7 +63,9 @@ def pick_entry(entries: Sequence[ParetoEntry], header: dict[str, Any], rule: str
     if number is not None:
         return _by_number(entries, number)
     if rule not in RULES:
-        raise GasError(f"unknown pick rule {rule!r}; use one of {', '.join(RULES)} or a trial number like #12")
+        raise GasError(
+            f"unknown pick rule {rule!r}; use one of {', '.join(RULES)} or a trial number like #12"
+        )
     feasible = _within_budgets(entries, header.get("budgets") or {})
     if not feasible:
         raise GasError("no Pareto trial of this run is within its budgets; rerun with looser budgets")
@@ -109,7 +111,9 @@ def _knee(entries: Sequence[ParetoEntry], objectives: Sequence[Objective]) -> Pa
         return abs((bx - ax) * (ay - y) - (ax - x) * (by - ay)) / length if length else 0.0
 
     # farthest from the chord; ties (a degenerate front) go to the best first objective
-    best = min(range(len(entries)), key=lambda i: (-round(distance(i), 12), points[i][0], _number(entries[i])))
+    best = min(
+        range(len(entries)), key=lambda i: (-round(distance(i), 12), points[i][0], _number(entries[i]))
+    )
     return entries[best]
 
 

@@ -29,7 +29,7 @@ NUM_RANDOM = 20
 MAX_RANDOM_PARAMS = 1_000_000  # keeps 20 models fast on CPU; the first seeds under it are used
 SMALL = 5  # a seed of get_space("hiera", img_size=32, num_classes=10) with a 0.4M-param blueprint
 SMALL_PRESETS = ("hiera_tiny", "turbovit_ref")  # outputs compared at 64px
-PROBE = r'''
+PROBE = r"""
 import hashlib, importlib.util, json, sys
 for blocked in ("timm", "gas", "search_spaces", "generated_archs"):
     sys.modules[blocked] = None  # an exported file must stand alone
@@ -58,7 +58,7 @@ for item in manifest:
             result.update(digest=digest.hexdigest(), logits=model(pixels))
     results[item["name"]] = result
 torch.save(results, sys.argv[2])
-'''
+"""
 
 
 def random_blueprints() -> list:
@@ -77,7 +77,9 @@ def cases() -> list[dict]:
     space = get_space("hiera", img_size=64, num_classes=10)
     items = [{"name": n, "bp": bp, "meta": False} for n, bp in random_blueprints()]
     for preset in space.preset_names():
-        items.append({"name": f"preset_{preset}", "bp": space.preset(preset), "meta": preset not in SMALL_PRESETS})
+        items.append(
+            {"name": f"preset_{preset}", "bp": space.preset(preset), "meta": preset not in SMALL_PRESETS}
+        )
     return items
 
 
@@ -97,7 +99,9 @@ def probed(tmp_path_factory) -> tuple[list[dict], dict]:
     for seed, item in enumerate(items):
         item["seed"] = seed
         item["file"] = str(export_blueprint(item["bp"], item["name"], out))
-        manifest.append({k: item[k] for k in ("name", "file", "seed", "meta")} | {"img_size": item["bp"].img_size})
+        manifest.append(
+            {k: item[k] for k in ("name", "file", "seed", "meta")} | {"img_size": item["bp"].img_size}
+        )
     (out / "manifest.json").write_text(json.dumps(manifest))
     (out / "probe.py").write_text(PROBE)
     subprocess.run(
@@ -124,7 +128,10 @@ def test_exported_files_match_the_in_memory_model(probed):
         reference, result = build_reference(item), results[item["name"]]
         expected = [(n, tuple(p.shape)) for n, p in reference.named_parameters()]
         assert result["params"] == expected, item["name"]
-        assert sum(torch.Size(s).numel() for _, s in result["params"]) == get_space("hiera").cost(item["bp"]).params
+        assert (
+            sum(torch.Size(s).numel() for _, s in result["params"])
+            == get_space("hiera").cost(item["bp"]).params
+        )
         if item["meta"]:
             continue
         assert result["digest"] == state_digest(reference), f"{item['name']}: same seed, different weights"
@@ -152,17 +159,27 @@ def test_exported_file_compiles_and_imports_only_torch(tmp_path):
     path = export_blueprint(space.random(SMALL), "tiny_net", tmp_path)
     py_compile.compile(str(path), doraise=True)
     tree = ast.parse(path.read_text())
-    guarded = {id(node) for t in ast.walk(tree) if isinstance(t, ast.Try) and _catches_import_error(t)
-               for stmt in t.body for node in ast.walk(stmt)}
+    guarded = {
+        id(node)
+        for t in ast.walk(tree)
+        if isinstance(t, ast.Try) and _catches_import_error(t)
+        for stmt in t.body
+        for node in ast.walk(stmt)
+    }
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            roots = {(a.name if isinstance(node, ast.Import) else node.module).split(".")[0] for a in node.names}
+            roots = {
+                (a.name if isinstance(node, ast.Import) else node.module).split(".")[0] for a in node.names
+            }
             for root in roots:
                 if root == "timm":
                     assert id(node) in guarded, "timm must be imported inside try/except ImportError"
                 else:
                     assert root == "torch" or root in sys.stdlib_module_names, f"imports {root}"
-    assert {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} <= {"typing", "timm"}
+    assert {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} <= {
+        "typing",
+        "timm",
+    }
 
 
 def _catches_import_error(node: ast.Try) -> bool:
@@ -182,16 +199,38 @@ def test_export_is_byte_identical(tmp_path):
 
 def test_file_reads_top_down_with_header_constants_and_constructor(tmp_path):
     blueprint = get_space("hiera", img_size=64).preset("turbovit_ref")
-    metadata = {"metrics": {"synflow": 12.5}, "budgets": {"flops": 2.2e9, "params": 12.7e6},
-                "search_command": "gas search --budget flops=2.2G"}
+    metadata = {
+        "metrics": {"synflow": 12.5},
+        "budgets": {"flops": 2.2e9, "params": 12.7e6},
+        "search_command": "gas search --budget flops=2.2G",
+    }
     text = export_blueprint(blueprint, "turbo", tmp_path, metadata).read_text()
     docstring = ast.get_docstring(ast.parse(text))
-    for expected in (blueprint.describe(), blueprint.arch_id, "flops=2.2G", "params=12.7M", "synflow=12.5",
-                     "gas search --budget flops=2.2G", "from generated_archs.turbo import turbo",
-                     'timm.create_model("turbo"', "GMACs"):
+    for expected in (
+        blueprint.describe(),
+        blueprint.arch_id,
+        "flops=2.2G",
+        "params=12.7M",
+        "synflow=12.5",
+        "gas search --budget flops=2.2G",
+        "from generated_archs.turbo import turbo",
+        'timm.create_model("turbo"',
+        "GMACs",
+    ):
         assert expected in docstring
-    order = [text.index(s) for s in ("import torch", "def unroll", "class MaskUnitAttention", "class HieraBlock",
-                                     "class Hiera(", "MODEL_ARGS = {", "def turbo(", "def _register_with_timm")]
+    order = [
+        text.index(s)
+        for s in (
+            "import torch",
+            "def unroll",
+            "class MaskUnitAttention",
+            "class HieraBlock",
+            "class Hiera(",
+            "MODEL_ARGS = {",
+            "def turbo(",
+            "def _register_with_timm",
+        )
+    ]
     assert order == sorted(order)
     assert '\n    "depths": (1, 2, 8, 2),\n' in text  # one key per line
     assert model_source() in text  # the one implementation, verbatim
@@ -199,9 +238,13 @@ def test_file_reads_top_down_with_header_constants_and_constructor(tmp_path):
 
 def test_generated_lines_fit_110_columns(tmp_path):
     blueprint = get_space("hiera", img_size=32, num_classes=10).random(SMALL)
-    metadata = {"search_command": "gas search " + " ".join(f"--budget x{i}=1G" for i in range(30)),
-                "metrics": {f"metric_{i}": i / 7 for i in range(20)}}
-    text = export_blueprint(blueprint, "a_rather_long_model_name_for_wrapping_the_header", tmp_path, metadata).read_text()
+    metadata = {
+        "search_command": "gas search " + " ".join(f"--budget x{i}=1G" for i in range(30)),
+        "metrics": {f"metric_{i}": i / 7 for i in range(20)},
+    }
+    text = export_blueprint(
+        blueprint, "a_rather_long_model_name_for_wrapping_the_header", tmp_path, metadata
+    ).read_text()
     widest_model_line = max(map(len, model_source().splitlines()))
     assert max(map(len, text.splitlines())) <= max(110, widest_model_line)
     generated = text.replace(model_source(), "")
@@ -214,10 +257,14 @@ def test_ruff_format_leaves_the_file_alone_when_the_model_code_is_formatted(tmp_
         pytest.skip("ruff is not installed")
     source = tmp_path / "model_source.py"
     source.write_text(model_source())
-    if subprocess.run([ruff, "format", "--check", "--line-length", "110", str(source)], capture_output=True).returncode:
+    if subprocess.run(
+        [ruff, "format", "--check", "--line-length", "110", str(source)], capture_output=True, check=False
+    ).returncode:
         pytest.skip("search_spaces/hiera/model.py itself is not ruff-formatted at 110 columns")
     path = export_preset("turbovit_ref", img_size=64, out_dir=tmp_path)
-    result = subprocess.run([ruff, "format", "--check", "--line-length", "110", str(path)], capture_output=True)
+    result = subprocess.run(
+        [ruff, "format", "--check", "--line-length", "110", str(path)], capture_output=True, check=False
+    )
     assert result.returncode == 0, result.stdout.decode()
 
 
