@@ -76,7 +76,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="*", default=list(DEFAULT_MODELS))
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=4, help="interleaved rounds per run")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds per run")
     parser.add_argument("--cpu-only", action="store_true")
     args = parser.parse_args()
 

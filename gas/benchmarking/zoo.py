@@ -56,6 +56,7 @@ class Candidate:
     origin: str
     note: str = ""
     cost: tuple[int, int] | None = None  # (params, MACs at batch 1), filled in by the first benchmark
+    warmed: object = None  # the settings this model was last warmed up under at the throughput batch
 
 
 @dataclass(frozen=True)
