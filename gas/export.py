@@ -84,7 +84,7 @@ def export_best(
     if not entries:
         raise GasError(f"run {run_dir.name} has an empty Pareto set: no feasible trial finished yet")
     entry = pick_entry(entries, header, pick)
-    name = name if name is not None else f"turbovit_{entry['arch_id'] or entry.blueprint.arch_id}"
+    name = name if name is not None else f"turbovit_{entry.blueprint.arch_id}"
     command = ["gas", "export", "best", "--run", run_dir.name, "--pick", str(pick), "--name", name]
     metadata = {
         "budgets": dict(header.get("budgets") or {}),

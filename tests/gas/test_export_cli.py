@@ -258,3 +258,14 @@ def test_preset_and_refresh_commands(tmp_path, capsys):
     assert record["blueprint"]["img_size"] == 64 and record["blueprint"]["num_classes"] == 10
     assert main(["export", "refresh", "--out", str(tmp_path)]) == 0
     assert "up to date" in capsys.readouterr().out
+
+
+def test_onnx_flag_exports_and_checks_the_model(tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    path = tmp_path / "bp.json"
+    path.write_text(SPACE.random(5).model_dump_json())
+    onnx_path = tmp_path / "model.onnx"
+    assert main(["export", "file", str(path), "--out", str(tmp_path / "out"), "--onnx", str(onnx_path)]) == 0
+    assert onnx_path.stat().st_size > 0
+    difference = float(capsys.readouterr().out.rsplit("difference ", 1)[1])
+    assert difference < 1e-4
