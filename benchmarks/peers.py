@@ -19,7 +19,14 @@ from pathlib import Path
 import torch
 
 from gas.benchmarking import (
-    DEFAULT_MODELS, BenchResult, BenchSettings, compare_runs, resolve, run_benchmark, write_plots, write_report,
+    DEFAULT_MODELS,
+    BenchResult,
+    BenchSettings,
+    compare_runs,
+    resolve,
+    run_benchmark,
+    write_plots,
+    write_report,
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"

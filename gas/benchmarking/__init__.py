@@ -19,7 +19,13 @@ from gas.benchmarking.ranking import compare_runs, kendall_tau
 from gas.benchmarking.report import markdown_report, markdown_table, write_report
 from gas.benchmarking.results import BenchResult, BenchRow, Timing
 from gas.benchmarking.runner import BenchSettings, check_device, run_benchmark
-from gas.benchmarking.zoo import DEFAULT_MODELS, Candidate, Unavailable, build_candidate, resolve
+from gas.benchmarking.zoo import (
+    DEFAULT_MODELS,
+    Candidate,
+    Unavailable,
+    build_candidate,
+    resolve,
+)
 
 __all__ = [
     "DEFAULT_MODELS",

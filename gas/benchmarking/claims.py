@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from gas.benchmarking.results import BenchResult, BenchRow
 from gas.benchmarking.zoo import FASTERVIT_0, GAS_EXPORTED, MOBILEVITV2_200
 
-__all__ = ["Claim", "PAPER_CLAIMS", "claim_ratios", "subject_name"]
+__all__ = ["PAPER_CLAIMS", "Claim", "claim_ratios", "subject_name"]
 
 REFERENCE_PRESET = "turbovit_ref"
 

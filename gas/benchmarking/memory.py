@@ -16,7 +16,7 @@ import ctypes
 from pathlib import Path
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 __all__ = ["peak_forward_memory_mb"]
 

@@ -13,7 +13,7 @@ import time
 
 import torch
 
-__all__ = ["matmul_peak_gflops", "FLOPS_PER_MAC"]
+__all__ = ["FLOPS_PER_MAC", "matmul_peak_gflops"]
 
 FLOPS_PER_MAC = 2
 

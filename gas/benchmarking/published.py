@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["PublishedTop1", "NOT_TRAINED", "published_top1"]
+__all__ = ["NOT_TRAINED", "PublishedTop1", "published_top1"]
 
 NOT_TRAINED = "not trained"
 

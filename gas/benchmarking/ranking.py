@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from itertools import combinations
 
-__all__ = ["kendall_tau", "compare_runs"]
+__all__ = ["compare_runs", "kendall_tau"]
 
 
 def kendall_tau(a: Mapping[str, float], b: Mapping[str, float]) -> float:

@@ -9,7 +9,7 @@ from gas.benchmarking.claims import claim_ratios
 from gas.benchmarking.results import BenchResult, BenchRow
 from gas.machine import machine_line
 
-__all__ = ["TABLE_COLUMNS", "markdown_table", "markdown_report", "write_report"]
+__all__ = ["TABLE_COLUMNS", "markdown_report", "markdown_table", "write_report"]
 
 TABLE_COLUMNS = (
     "model", "res", "params (M)", "GMACs", "latency b{lb} (ms, IQR)", "throughput b{tb} (img/s, IQR)",
@@ -76,10 +76,11 @@ def _sources(result: BenchResult) -> list[str]:
 
 def markdown_report(result: BenchResult, title: str, extra: list[str] | None = None) -> str:
     """Title, machine, conventions, table, claims, skipped models, sources, plus `extra` sections."""
-    lines = [f"# {title}", "", f"Machine: {machine_line(result.machine)}. Device {result.device}, {result.dtype}, "
-             f"{result.threads} threads; {result.rounds} interleaved rounds; {result.seconds:.0f} s.",
-             f"Matmul peak: {result.matmul_peak_gflops:.1f} GFLOP/s. 1-min load average at start/end: "
-             f"{_load(result)} (above the thread count means other processes shared the cores).", "", "Conventions:"]
+    machine = (f"Machine: {machine_line(result.machine)}. Device {result.device}, {result.dtype}, "
+               f"{result.threads} threads; {result.rounds} interleaved rounds; {result.seconds:.0f} s.")
+    peak = (f"Matmul peak: {result.matmul_peak_gflops:.1f} GFLOP/s. 1-min load average at start/end: "
+            f"{_load(result)} (above the thread count means other processes shared the cores).")
+    lines = [f"# {title}", "", machine, peak, "", "Conventions:"]
     lines += [f"- {key}: {text}" for key, text in result.conventions.items()]
     lines += ["", *markdown_table(result), "", *_claims_section(result), ""]
     if result.unavailable:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Timing", "BenchRow", "BenchResult"]
+__all__ = ["BenchResult", "BenchRow", "Timing"]
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from gas.errors import GasError
 from gas.flops import traced_macs
 from gas.machine import describe_machine
 
-__all__ = ["BenchSettings", "run_benchmark", "check_device", "CONVENTIONS"]
+__all__ = ["CONVENTIONS", "BenchSettings", "check_device", "run_benchmark"]
 
 CONVENTIONS = {
     "gmacs": "fvcore trace at batch 1, scaled_dot_product_attention counted; 1 MAC = 1 'flop' (fvcore/timm tables)",

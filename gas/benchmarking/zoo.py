@@ -16,11 +16,11 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
-import torch.nn as nn
+from torch import nn
 
 from gas.errors import GasError
 
-__all__ = ["Candidate", "Unavailable", "DEFAULT_MODELS", "GAS_EXPORTED", "build_candidate", "resolve"]
+__all__ = ["DEFAULT_MODELS", "GAS_EXPORTED", "Candidate", "Unavailable", "build_candidate", "resolve"]
 
 GAS_EXPORTED = "turbovit"
 FASTERVIT_0 = "faster_vit_0_224"
@@ -119,7 +119,7 @@ def _gas_preset(name: str) -> Candidate:
 def _gas_exported(name: str) -> Candidate | Unavailable:
     try:
         import generated_archs
-    except Exception as error:  # a broken generated module must not sink the whole comparison
+    except Exception as error:  # noqa: BLE001 - a broken generated module must not sink the comparison
         return Unavailable(name, f"generated_archs failed to import: {error}")
     if name not in generated_archs.list_models():
         return Unavailable(name, "not yet exported (no generated_archs/turbovit.py; export the search winner first)")

@@ -15,7 +15,14 @@ from pathlib import Path
 import torch
 
 from gas.benchmarking import (
-    DEFAULT_MODELS, BenchSettings, check_device, markdown_report, resolve, run_benchmark, write_plots, write_report,
+    DEFAULT_MODELS,
+    BenchSettings,
+    check_device,
+    markdown_report,
+    resolve,
+    run_benchmark,
+    write_plots,
+    write_report,
 )
 from gas.errors import GasError
 

@@ -15,8 +15,17 @@ import torch
 
 import gas
 from gas.benchmarking import (
-    BenchRow, BenchSettings, Candidate, Timing, claim_ratios, compare_runs, kendall_tau, markdown_table,
-    pareto_mask, resolve, run_benchmark, write_report,
+    BenchSettings,
+    Candidate,
+    Timing,
+    claim_ratios,
+    compare_runs,
+    kendall_tau,
+    markdown_table,
+    pareto_mask,
+    resolve,
+    run_benchmark,
+    write_report,
 )
 from gas.benchmarking.report import TABLE_COLUMNS
 from gas.cli import main
