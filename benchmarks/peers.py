@@ -37,12 +37,13 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def measure(candidates, unavailable, settings: BenchSettings, runs: int) -> list[BenchResult]:
-    """`runs` complete interleaved benchmarks of the same built models."""
+def measure(candidates, unavailable, settings: BenchSettings, runs: int, stem: str, title: str) -> list[BenchResult]:
+    """`runs` complete interleaved benchmarks of the same built models; the report is rewritten after each."""
     results = []
     for run in range(runs):
         log(f"run {run + 1}/{runs} on {settings.device} ({settings.dtype})")
         results.append(run_benchmark(candidates, settings, unavailable, progress=log))
+        report(results, stem, title)
     return results
 
 
@@ -91,14 +92,14 @@ def main() -> None:
     for skipped in unavailable:
         log(f"note: skipping {skipped.name}: {skipped.reason}")
     cpu = BenchSettings(device="cpu", threads=args.threads, rounds=args.repeats)
-    report(measure(candidates, unavailable, cpu, args.runs), "peers_cpu", "TurboViT against its peers (CPU)")
+    measure(candidates, unavailable, cpu, args.runs, "peers_cpu", "TurboViT against its peers (CPU)")
     if args.cpu_only or not torch.cuda.is_available():
         log("note: CUDA not available (or --cpu-only): peers_cuda.* not written")
         return
     for dtype in CUDA_DTYPES:
         name = str(dtype).removeprefix("torch.")
         gpu = BenchSettings(device="cuda", dtype=dtype, rounds=max(args.repeats, 10), latency_budget_ms=100.0)
-        report(measure(candidates, unavailable, gpu, args.runs), f"peers_cuda_{name}", f"TurboViT against its peers (CUDA, {name})")
+        measure(candidates, unavailable, gpu, args.runs, f"peers_cuda_{name}", f"TurboViT against its peers (CUDA, {name})")
 
 
 if __name__ == "__main__":
