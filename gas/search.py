@@ -76,8 +76,10 @@ def search(
         cpus_per_trial=cpus_per_trial, concurrency=concurrency, trial_timeout=trial_timeout, data=data,
         batch_size=batch_size, band=band, trials=trials, command=command,
     )
+    if config.run is not None:
+        runs.check_run_name(config.run)
     setup = _Setup(config)
-    name = config.run or runs.new_run_name(config.space, _budget_tags(config), runs_dir)
+    name = config.run if config.run is not None else runs.new_run_name(config.space, _budget_tags(config), runs_dir)
     run_dir = runs.create_run(name, runs_dir)
     try:
         study = setup.open_study(run_dir, create=True)
