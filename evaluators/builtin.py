@@ -16,6 +16,7 @@ from evaluators.data import load_image_folder, random_batch
 from evaluators.latency import measure_latency, measure_throughput
 from evaluators.proxies import BASELINES, PROXIES, proxy_score
 from evaluators.registry import register_evaluator
+from evaluators.threads import thread_count
 from evaluators.training import check_blueprint_fits, train_and_evaluate
 from gas.blueprint import Blueprint
 from gas.errors import GasError
@@ -47,7 +48,9 @@ class ProxyEvaluator(Evaluator):
         if model is None:
             raise GasError(f"the {self.name} proxy needs a built model")
         inputs, targets = proxy_batch(blueprint, ctx)
-        return {self.name: proxy_score(self.name, model, inputs.to(ctx.device), targets.to(ctx.device), seed=ctx.seed)}
+        with thread_count(ctx.threads):
+            score = proxy_score(self.name, model, inputs.to(ctx.device), targets.to(ctx.device), seed=ctx.seed)
+        return {self.name: score}
 
 
 class AnalyticEvaluator(Evaluator):

@@ -9,13 +9,11 @@ proxy must beat. Writes calibration.json, calibration.md and PNG plots to the ou
 from __future__ import annotations
 
 import math
-import platform
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from evaluators.base import EvaluationError
@@ -25,6 +23,7 @@ from evaluators.threads import thread_count
 from evaluators.training import build_model, train_and_evaluate
 from gas.blueprint import Blueprint
 from gas.errors import GasError
+from gas.machine import describe_machine
 
 __all__ = ["CalibrationConfig", "correlations", "run_calibration", "sample_blueprints"]
 
@@ -127,7 +126,7 @@ def run_calibration(config: CalibrationConfig) -> dict:
         "config": {k: v for k, v in asdict(config).items()},
         "data": {"root": data.root, "train": len(data.train_y), "val": len(data.val_y),
                  "img_size": data.img_size, "classes": data.num_classes},
-        "machine": {"cpu": _cpu_model(), "threads": threads, "torch": torch.__version__, "python": platform.python_version()},
+        "machine": {**describe_machine(), "threads": threads},
         "wall_s": time.perf_counter() - start,
         "correlations": table,
         "best_proxy": best_proxy(table),
@@ -144,14 +143,3 @@ def _progress() -> Progress:
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), TextColumn("{task.fields[status]}"),
     )
-
-
-def _cpu_model() -> str:
-    """The CPU model name from /proc/cpuinfo (Linux), else platform's processor string."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
