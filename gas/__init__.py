@@ -1,39 +1,40 @@
 """gas: generative architecture search for fast hierarchical vision transformers.
 
-The public API is re-exported here deliberately; everything else is internal.
+The public API is re-exported here deliberately; everything else is internal. Only the blueprint
+is imported eagerly: the rest resolves on first use, so `import gas` stays cheap and the spaces,
+which import `gas.blueprint` themselves, can be imported first without a cycle.
 """
 
-from gas.blueprint import Blueprint, StageSpec
-from search_spaces import Cost, SearchSpace, get_space, list_spaces, register_space
-from gas.export import export_best, export_blueprint
-from gas.search import SearchResult, resume, search
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "Blueprint",
-    "Cost",
-    "SearchResult",
-    "SearchSpace",
-    "StageSpec",
-    "export_best",
-    "export_blueprint",
-    "get_space",
-    "list_proxies",
-    "list_spaces",
-    "measure_latency",
-    "proxy_score",
-    "register_space",
-    "resume",
-    "search",
-]
+from gas.blueprint import Blueprint, StageSpec
+
+_LAZY = {
+    "Cost": "search_spaces",
+    "SearchSpace": "search_spaces",
+    "get_space": "search_spaces",
+    "list_spaces": "search_spaces",
+    "register_space": "search_spaces",
+    "SearchResult": "gas.search",
+    "resume": "gas.search",
+    "search": "gas.search",
+    "export_best": "gas.export",
+    "export_blueprint": "gas.export",
+    "list_proxies": "evaluators",
+    "measure_latency": "evaluators",
+    "proxy_score": "evaluators",
+}
+
+__all__ = sorted(["Blueprint", "StageSpec", *_LAZY])
 __version__ = "0.1.0"
 
-_LAZY = {"list_proxies", "measure_latency", "proxy_score"}  # from `evaluators`, imported on first use
 
-
-def __getattr__(name: str):
-    """Lazy re-exports from `evaluators`, so `import gas` does not load the evaluator stack."""
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        import evaluators
-
-        return getattr(evaluators, name)
+        return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'gas' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

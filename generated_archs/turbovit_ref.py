@@ -228,15 +228,14 @@ class Hiera(nn.Module):
         self.stage_pools = [min(i, q_pool) for i in range(len(depths))]  # poolings before stage i
         self.patch_embed = PatchEmbed(in_chans, embed_dims[0], patch_kernel, patch_stride, patch_padding)
         self.pos_embed = nn.Parameter(torch.zeros(1, self.grid_size**2, embed_dims[0]))
-        self.blocks = nn.ModuleList(
-            self._make_blocks(
-                embed_dims, num_heads, depths, mlp_ratios, mask_unit_attn, q_pool, mask_unit_size, drop_path_rate
-            )
+        blocks = self._make_blocks(
+            embed_dims, num_heads, depths, mlp_ratios, mask_unit_attn, q_pool, mask_unit_size, drop_path_rate
         )
+        self.blocks = nn.ModuleList(blocks)
         self.num_features = embed_dims[-1]
         self.feature_info = [
-            dict(num_chs=embed_dims[i], reduction=patch_stride * q_stride ** self.stage_pools[i], module=f"blocks.{end}")
-            for i, end in enumerate(self.stage_ends)
+            dict(num_chs=dim, reduction=patch_stride * q_stride**pools, module=f"blocks.{end}")
+            for dim, pools, end in zip(embed_dims, self.stage_pools, self.stage_ends)
         ]
         self.head = ClassifierHead(embed_dims[-1], num_classes)
         self._init_weights()
