@@ -76,6 +76,13 @@ class GasSearcher(_searcher_base()):
         self.remaining = evaluations
         self.live: dict[str, Proposal] = {}
 
+    def _error_of(self, trial_id: str) -> str:
+        """The last line of the error Tune recorded for a crashed or timed-out trial."""
+        trial = _STARTED_TRIALS.pop(trial_id, None)
+        error = (trial.get_error() if trial is not None else None) or _read(trial and trial.error_file)
+        lines = [line for line in str(error or "").splitlines() if line.strip()]
+        return lines[-1].strip() if lines else "trial crashed (worker died)"
+
     def __getstate__(self) -> dict[str, Any]:
         """Tune pickles its searcher for Tuner.restore; gas resumes from the Optuna storage instead,
         so only the plain fields travel (the study holds locks and connections)."""
@@ -99,11 +106,28 @@ class GasSearcher(_searcher_base()):
         if proposal is None:
             return
         if error or not result:
-            self.generator.tell_failed(proposal, "trial crashed or exceeded --trial-timeout (see the Tune logs)")
+            self.generator.tell_failed(proposal, self._error_of(trial_id))
         elif result.get(ERROR_KEY):
             self.generator.tell_failed(proposal, str(result[ERROR_KEY]))
         else:
             self.generator.tell(proposal, _metrics_of(result))
+
+
+_STARTED_TRIALS: dict[str, Any] = {}  # Tune Trial objects by id, in the driver
+
+
+def _trial_registry() -> Any:
+    """A Tune callback recording each started Trial, whose error the searcher reads on failure.
+
+    The record is module-level because Tune copies its callbacks; callbacks run in the driver.
+    """
+    from ray.tune import Callback
+
+    class TrialRegistry(Callback):
+        def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+            _STARTED_TRIALS[trial.trial_id] = trial
+
+    return TrialRegistry()
 
 
 def _metrics_of(result: dict[str, Any]) -> dict[str, Any]:
@@ -111,6 +135,13 @@ def _metrics_of(result: dict[str, Any]) -> dict[str, Any]:
     prefix = METRICS_KEY + "/"
     flat = {k[len(prefix):]: v for k, v in result.items() if k.startswith(prefix)}
     return {**flat, **(result.get(METRICS_KEY) or {})}
+
+
+def _read(path: str | None) -> str:
+    try:
+        return Path(path).read_text() if path else ""
+    except OSError:
+        return ""
 
 
 def _trial_name(trial: Any) -> str:
@@ -137,8 +168,11 @@ def run_tune(trainable: Any, searcher: GasSearcher, *, evaluations: int, concurr
             verbose=0,
             log_to_file=False,
             checkpoint_config=tune.CheckpointConfig(checkpoint_at_end=False),
+            callbacks=[_trial_registry()],
         ),
     )
-    # Tune's end-of-run analysis looks for result files the disabled loggers never wrote.
-    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
+    # Failed trials are recorded in trials.jsonl with their reason; Tune need not print tracebacks.
+    # Its end-of-run analysis also looks for result files the disabled loggers never wrote.
+    for name in ("ray.tune.execution.tune_controller", "ray.tune.tune", "ray.tune.analysis.experiment_analysis"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     tuner.fit()
