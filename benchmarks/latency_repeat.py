@@ -55,9 +55,9 @@ def markdown(report: dict) -> str:
     lines = [
         "# Latency repeatability",
         "",
-        f"Batch 1, {report['img_size']}px, {report['device']}, {report['threads']} threads, float32, "
+        (f"Batch 1, {report['img_size']}px, {report['device']}, {report['threads']} threads, float32, "
         f"`torch.inference_mode`; each repeat = {report['warmup']} warm-up + {report['calls']} timed calls "
-        f"(median, IQR). Machine: {report['machine_line']}. {report['started']}.",
+        f"(median, IQR). Machine: {report['machine_line']}. {report['started']}."),
         "",
         "| model | GMACs | repeat medians (ms) | median (ms) | max rel. diff | within 10% |",
         "|---|---:|---|---:|---:|:---:|",
@@ -67,8 +67,8 @@ def markdown(report: dict) -> str:
         ok = "yes" if row["max_rel_diff"] <= TARGET else "no"
         lines.append(f"| {name} | {row['gmacs']:.2f} | {medians} | {row['median_of_medians_ms']:.1f} | "
                      f"{100 * row['max_rel_diff']:.1f}% | {ok} |")
-    lines += ["", "Max rel. diff = (slowest repeat median - fastest) / fastest. The machine is shared; "
-              "other jobs running at the same time widen it.", ""]
+    lines += ["", ("Max rel. diff = (slowest repeat median - fastest) / fastest. The machine is shared; "
+                   "other jobs running at the same time widen it."), ""]
     return "\n".join(lines)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import torch.nn as nn
+from torch import nn
 
 __all__ = ["EvalContext", "EvaluationError", "Evaluator", "Tier"]
 

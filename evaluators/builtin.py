@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 from evaluators.base import EvalContext, Evaluator, Tier
 from evaluators.data import load_image_folder, random_batch

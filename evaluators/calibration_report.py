@@ -33,12 +33,12 @@ def markdown(summary: dict) -> str:
     lines = [
         "# Proxy calibration",
         "",
-        f"{len(summary['candidates'])} `{config['space']}` blueprints (analytic MACs <= {config['max_mmacs']:g}M at "
+        (f"{len(summary['candidates'])} `{config['space']}` blueprints (analytic MACs <= {config['max_mmacs']:g}M at "
         f"{data['img_size']}px) sampled with seeds from {config['seed']}, each trained {config['epochs']} epochs on "
         f"{data['root']} ({data['train']} train / {data['val']} val images, {data['classes']} classes), "
         f"val top-1 {min(accuracies):.3f}..{max(accuracies):.3f}. Proxies scored on one seeded batch of "
         f"{config['proxy_batch']} training images at initialisation. Machine: {machine['cpu']}, "
-        f"{machine['threads']} threads, torch {machine['torch']}; wall time {summary['wall_s'] / 60:.1f} min.",
+        f"{machine['threads']} threads, torch {machine['torch']}; wall time {summary['wall_s'] / 60:.1f} min."),
         "",
         "| proxy | Kendall tau | Spearman rho | n |",
         "|---|---:|---:|---:|",

@@ -17,7 +17,7 @@ from gas.errors import GasError
 
 __all__ = ["ImageData", "clear_cache", "load_image_folder", "random_batch"]
 
-_CACHE: dict[tuple[str, int], "ImageData"] = {}
+_CACHE: dict[tuple[str, int], ImageData] = {}
 
 
 @dataclass(frozen=True)

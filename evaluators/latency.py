@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
-import torch.nn as nn
+from torch import nn
 
 from evaluators.threads import thread_count
 from gas.errors import GasError

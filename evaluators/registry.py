@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gas.errors import GasError
 from evaluators.base import Evaluator, Tier
+from gas.errors import GasError
 
 __all__ = ["get_evaluator", "list_evaluators", "register_evaluator"]
 

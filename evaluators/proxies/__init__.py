@@ -10,13 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 from evaluators.base import EvaluationError
 from evaluators.proxies.activation import jacob_cov, naswot
 from evaluators.proxies.baseline import macs, params
 from evaluators.proxies.gradient import grad_norm, snip, synflow
-from evaluators.proxies.state import check_finite, check_parameters_finite, preserved_state
+from evaluators.proxies.state import (
+    check_finite,
+    check_parameters_finite,
+    preserved_state,
+)
 from evaluators.proxies.vit import dss
 from evaluators.proxies.zico import zico
 from gas.errors import GasError

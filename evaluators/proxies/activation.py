@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn as nn
+from torch import nn
 
 from evaluators.base import EvaluationError
 from evaluators.proxies.state import check_output

@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 from gas.flops import traced_macs
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import copy
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 from evaluators.proxies.state import check_output, prunable_layers
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 from evaluators.base import EvaluationError
 

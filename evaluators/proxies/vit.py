@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 from evaluators.proxies.state import check_output
 

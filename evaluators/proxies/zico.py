@@ -8,8 +8,8 @@ the population std (ddof=0) of the reference code (github.com/SLDGroup/ZiCo).
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 from evaluators.base import EvaluationError
 from evaluators.proxies.state import check_output, prunable_layers

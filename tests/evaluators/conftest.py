@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import torch.nn as nn
 from PIL import Image
+from torch import nn
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 CIFAR_MINI = SHARED_DATA / "cifar10-mini"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
-import torch.nn as nn
+from torch import nn
 
 import gas
 from evaluators import EvaluationError
@@ -94,17 +96,17 @@ def test_unknown_proxy_lists_the_known_ones(tiny_cnn, image_batch):
 @pytest.fixture(scope="module")
 def tiny_hiera():
     space = gas.get_space("hiera", img_size=32, num_classes=10)
-    blueprint = space.random(0)
+    blueprint = next(bp for bp in map(space.random, range(100)) if space.cost(bp).macs < 5e6)  # a few ms a pass
     torch.manual_seed(0)
     return space.build(blueprint), blueprint
 
 
 @pytest.mark.parametrize("name", gas.list_proxies())
 def test_every_proxy_runs_on_a_tiny_hiera_blueprint(name, tiny_hiera):
-    model, blueprint = tiny_hiera
+    model, _ = tiny_hiera
     generator = torch.Generator().manual_seed(0)
     x, y = torch.randn(4, 3, 32, 32, generator=generator), torch.randint(0, 10, (4,), generator=generator)
     before = _snapshot(model)
     score = gas.proxy_score(name, model, x, y)
-    assert score == score and abs(score) < float("inf")
+    assert math.isfinite(score)
     _assert_unchanged(model, before)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
-import torch.nn as nn
+from torch import nn
 
 import gas
 
@@ -111,7 +111,7 @@ def test_dss_uses_nuclear_norms_for_attention_and_saliency_elsewhere():
     m = net[1].weight.detach().abs().double().numpy()  # [2, 4]
     grad_a = np.outer(m.sum(axis=0), np.ones(4))  # dR/dA for R = 1^T |M| |A| 1
     grad_m = np.outer(np.ones(2), a.sum(axis=1))
-    nuc = lambda t: np.linalg.norm(t, "nuc")  # noqa: E731
+    nuc = lambda t: np.linalg.norm(t, "nuc")
     expected = nuc(grad_a) * nuc(a) + (m * grad_m).sum()
     assert gas.proxy_score("dss", net, torch.randn(3, 4), torch.zeros(3, dtype=torch.long)) == pytest.approx(expected, rel=1e-9)
 

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
-import gas
 import evaluators
-from evaluators import EvalContext, Evaluator, Tier, get_evaluator, list_evaluators, register_evaluator
+import gas
+from evaluators import (
+    EvalContext,
+    Evaluator,
+    Tier,
+    get_evaluator,
+    list_evaluators,
+    register_evaluator,
+)
 from gas.errors import GasError
 
 
