@@ -147,6 +147,20 @@ class Generator:
         frozen = self._finish(proposal.trial, Status.FAILED, TrialState.FAIL)
         return self._settle(proposal, frozen)
 
+    def release_in_flight(self) -> int:
+        """After an interrupted run: fail the unfinished trials and enqueue them again (as a resume
+        of a dead driver would), so the storage holds no RUNNING trial. Returns how many."""
+        waiting = [trial for trials in self._waiting.values() for trial in trials]
+        for trial in waiting:
+            trial.set_user_attr("gas_status", Status.INTERRUPTED)
+            self.study.tell(trial, state=TrialState.FAIL)
+        proposals = list(self._in_flight.values())
+        for proposal in proposals:
+            self._requeue(self.study.trials[proposal.number])
+        self._in_flight.clear()
+        self._waiting.clear()
+        return len(proposals)
+
     def evaluations(self) -> int:
         """Candidates evaluated so far (finished on a worker: complete, failed or over budget)."""
         return sum(1 for t in self.study.get_trials(deepcopy=False) if t.user_attrs.get("gas_status") in Status.EVALUATIONS)

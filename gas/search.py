@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,9 +155,13 @@ class _Setup:
         reporter.done = generator.evaluations()
         _refresh(run_dir, study, config, self.objectives)
         remaining = self.config.trials - reporter.done
-        if remaining > 0:
-            with reporter:
-                self._run_trials(run_dir, generator, remaining)
+        try:
+            if remaining > 0:
+                with reporter:
+                    self._run_trials(run_dir, generator, remaining)
+        finally:
+            if generator.release_in_flight():
+                print(f"gas: search interrupted; continue with `gas search --resume {run_dir.name}`", file=sys.stderr)
         return _finish(run_dir, study, config, self.objectives, generator)
 
     def _run_trials(self, run_dir: Path, generator: Generator, remaining: int) -> None:

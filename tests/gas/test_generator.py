@@ -127,3 +127,13 @@ def test_resume_fails_running_trials_requeues_them_and_keeps_the_cache(tmp_path)
     resumed.tell(retry, fake_score(retry))
     resumed.ask()
     assert any(t.user_attrs.get("duplicate_of") == done[0].number for t in resumed.study.trials)
+
+
+def test_interrupted_trials_are_failed_and_enqueued_again():
+    generator = make_generator(sampler="random")
+    run(generator, 1)
+    lost = generator.ask()
+    assert generator.release_in_flight() == 1
+    trial = generator.study.trials[lost.number]
+    assert trial.state == TrialState.FAIL and trial.user_attrs["gas_status"] == Status.INTERRUPTED
+    assert generator.ask().blueprint.arch_id == lost.blueprint.arch_id
