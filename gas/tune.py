@@ -42,11 +42,19 @@ def ray_session(address: str | None, run_dir: Path) -> Iterator[float]:
     _init_ray(ray, address)
     try:
         if address is None:
-            session = ray._private.worker._global_node.get_session_dir_path()  # noqa: SLF001
-            (run_dir / RAY_SESSION_FILE).write_text(json.dumps({"session_dir": session, "driver_pid": os.getpid()}))
+            _record_session(ray, run_dir)
         yield float(ray.cluster_resources().get("CPU", 1))
     finally:
         ray.shutdown()
+
+
+def _record_session(ray: Any, run_dir: Path) -> None:
+    """Write the embedded Ray's session directory (Ray has no public accessor; best effort)."""
+    try:
+        session = ray._private.worker._global_node.get_session_dir_path()  # noqa: SLF001
+    except AttributeError:
+        return
+    (run_dir / RAY_SESSION_FILE).write_text(json.dumps({"session_dir": session, "driver_pid": os.getpid()}))
 
 
 def _init_ray(ray: Any, address: str | None) -> None:
