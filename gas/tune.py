@@ -119,6 +119,7 @@ class GasSearcher(_searcher_base()):
             self.generator.tell_failed(proposal, str(result[ERROR_KEY]))
         else:
             self.generator.tell(proposal, _metrics_of(result))
+        _STARTED_TRIALS.pop(trial_id, None)
 
 
 _STARTED_TRIALS: dict[str, Any] = {}  # Tune Trial objects by id, in the driver
