@@ -136,7 +136,10 @@ class _Setup:
             if create:
                 return optuna.create_study(storage=storage, study_name=run_dir.name, sampler=sampler,
                                            directions=self.objectives.directions)
-            return optuna.load_study(storage=storage, study_name=run_dir.name, sampler=sampler)
+            study = optuna.load_study(storage=storage, study_name=run_dir.name, sampler=sampler)
+            # a fresh seed, so a resumed sampler does not replay the proposals it made before
+            study.sampler = make_sampler(self.config.sampler, seed=self.config.seed + len(study.trials))
+            return study
         except optuna.exceptions.DuplicatedStudyError:
             raise GasError(f"storage {url} already holds a study named {run_dir.name!r}; pick another --run") from None
         except KeyError:
