@@ -147,6 +147,13 @@ class Generator:
         frozen = self._finish(proposal.trial, Status.FAILED, TrialState.FAIL)
         return self._settle(proposal, frozen)
 
+    def fail_in_flight(self, reason: str) -> int:
+        """Fail every unfinished evaluation (its worker or the scheduler died); returns how many."""
+        proposals = list(self._in_flight.values())
+        for proposal in proposals:
+            self.tell_failed(proposal, reason)
+        return len(proposals)
+
     def release_in_flight(self) -> int:
         """After an interrupted run: fail the unfinished trials and enqueue them again (as a resume
         of a dead driver would), so the storage holds no RUNNING trial. Returns how many."""

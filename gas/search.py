@@ -30,6 +30,8 @@ from gas.objectives import Objectives
 
 __all__ = ["SearchResult", "resume", "search"]
 
+MAX_TUNE_RESTARTS = 3  # a Tune experiment that dies (Ray's OOM killer) fails its trials and restarts
+
 
 @dataclass
 class SearchResult:
@@ -177,8 +179,17 @@ class _Setup:
                                          ctx=self._context(), timeout_s=self.config.trial_timeout)
         with ray_session(self.config.address, run_dir) as cluster_cpus:
             concurrency = self.config.concurrency or max(1, int(cluster_cpus // self.config.cpus_per_trial))
-            run_tune(trainable, GasSearcher(generator, evaluations=remaining), evaluations=remaining,
-                     concurrency=concurrency, cpus_per_trial=self.config.cpus_per_trial, run_dir=run_dir)
+            for _ in range(MAX_TUNE_RESTARTS + 1):
+                try:
+                    run_tune(trainable, GasSearcher(generator, evaluations=remaining), evaluations=remaining,
+                             concurrency=concurrency, cpus_per_trial=self.config.cpus_per_trial, run_dir=run_dir)
+                    return
+                except Exception as error:  # noqa: BLE001 - e.g. Ray's OOM killer ends fit() itself
+                    generator.fail_in_flight(f"Tune stopped: {_first_line(error)[:300]}")
+                    remaining = self.config.trials - generator.evaluations()
+                    if remaining <= 0:
+                        return
+            raise GasError(f"Ray Tune failed {MAX_TUNE_RESTARTS + 1} times; see {run_dir}/trials.jsonl")
 
     def _context(self) -> Any:
         from evaluators import EvalContext

@@ -137,3 +137,11 @@ def test_interrupted_trials_are_failed_and_enqueued_again():
     trial = generator.study.trials[lost.number]
     assert trial.state == TrialState.FAIL and trial.user_attrs["gas_status"] == Status.INTERRUPTED
     assert generator.ask().blueprint.arch_id == lost.blueprint.arch_id
+
+
+def test_fail_in_flight_counts_as_failed_evaluations():
+    generator = make_generator(sampler="random")
+    generator.ask(), generator.ask()
+    assert generator.fail_in_flight("worker killed") == 2
+    assert generator.evaluations() == 2 and generator.in_flight == 0
+    assert {t.user_attrs.get("error") for t in generator.study.trials if t.state == TrialState.FAIL} == {"worker killed"}
