@@ -40,9 +40,9 @@ class CalibrationConfig:
     space: str = "hiera"
     archs: int = 30
     epochs: int = 3
-    max_mmacs: float = 20.0  # analytic MACs cap (millions) that keeps CPU training short
+    max_mmacs: float = 10.0  # analytic MACs cap (millions) that keeps CPU training short
     proxy_batch: int = 64
-    time_limit_s: float | None = 90.0  # per-candidate training budget
+    time_limit_s: float | None = 300.0  # per-candidate safety cap; CPU contention must not cut training
     threads: int | None = None
     seed: int = 0
     out: str = "benchmarks/results"
