@@ -41,7 +41,7 @@ def measure(candidates, unavailable, settings: BenchSettings, runs: int, stem: s
     """`runs` complete interleaved benchmarks of the same built models; the report is rewritten after each."""
     results = []
     for run in range(runs):
-        log(f"run {run + 1}/{runs} on {settings.device} ({settings.dtype})")
+        log(f"run {run + 1}/{runs} on {settings.device} ({str(settings.dtype).removeprefix('torch.')})")
         results.append(run_benchmark(candidates, settings, unavailable, progress=log))
         report(results, stem, title)
     return results
@@ -50,9 +50,9 @@ def measure(candidates, unavailable, settings: BenchSettings, runs: int, stem: s
 def stability_section(results: list[BenchResult]) -> tuple[list[str], dict]:
     """Markdown and JSON comparing the batch-1 latency ranking of run 1 with each later run."""
     if len(results) < 2:
-        return ["## Ranking stability", "", "Single run (use --runs 2 to check the ranking)."], {}
+        return ["## Ranking stability", "", "Single run (use --runs 2 to check the ranking).", ""], {}
     latency = [{row.name: row.latency.median_ms for row in r.rows} for r in results]
-    throughput = [{row.name: -row.throughput.images_per_s for row in r.rows} for r in results]
+    throughput = [{row.name: row.throughput.images_per_s for row in r.rows} for r in results]  # tau ignores direction
     data = {"latency": [compare_runs(latency[0], other) for other in latency[1:]],
             "throughput": [compare_runs(throughput[0], other) for other in throughput[1:]]}
     lines = ["## Ranking stability across runs", "", "| run | measure | Kendall tau vs run 1 | identical ranking | max spread |",

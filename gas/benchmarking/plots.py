@@ -35,7 +35,7 @@ def write_plots(result: BenchResult, out_dir: Path, stem: str) -> list[Path]:
 
 def _scatter(result: BenchResult, path: Path, xs, ys, maximize_y: bool, xlabel: str, ylabel: str) -> Path:
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import NullFormatter, ScalarFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator
 
     front = pareto_mask(xs, ys, maximize_y=maximize_y)
     fig, ax = plt.subplots(figsize=(8, 5.5))
@@ -46,9 +46,10 @@ def _scatter(result: BenchResult, path: Path, xs, ys, maximize_y: bool, xlabel: 
     frontier = sorted((x, y) for x, y, on_front in zip(xs, ys, front) if on_front)
     ax.step(*zip(*frontier), where="post", color="gray", linestyle="--", label="Pareto frontier")
     ax.set(xlabel=xlabel, ylabel=ylabel, xscale="log", yscale="log")
-    for axis in (ax.xaxis, ax.yaxis):
-        axis.set_major_formatter(ScalarFormatter())
-        axis.set_minor_formatter(NullFormatter())
+    for axis in (ax.xaxis, ax.yaxis):  # plain numbers at 1, 2, 5 x 10^k instead of crowded 10^k labels
+        axis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
+        axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        axis.set_minor_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     ax.set_title(f"{result.machine.get('cpu', result.device)}, {result.device} {result.dtype}, {result.threads} threads",
                  fontsize=9)
     ax.grid(True, which="both", alpha=0.3)

@@ -78,7 +78,8 @@ def markdown_report(result: BenchResult, title: str, extra: list[str] | None = N
     """Title, machine, conventions, table, claims, skipped models, sources, plus `extra` sections."""
     machine = (f"Machine: {machine_line(result.machine)}. Device {result.device}, {result.dtype}, "
                f"{result.threads} threads; {result.rounds} interleaved rounds; {result.seconds:.0f} s.")
-    peak = (f"Matmul peak: {result.matmul_peak_gflops:.1f} GFLOP/s. 1-min load average at start/end: "
+    spread = ", ".join(f"{g:.0f}" for g in result.matmul_peak_samples)
+    peak = (f"Matmul peak: {result.matmul_peak_gflops:.1f} GFLOP/s (best of {spread}). 1-min load average at start/end: "
             f"{_load(result)} (above the thread count means other processes shared the cores).")
     lines = [f"# {title}", "", machine, peak, "", "Conventions:"]
     lines += [f"- {key}: {text}" for key, text in result.conventions.items()]

@@ -74,6 +74,7 @@ class BenchResult:
     rounds: int
     seconds: float
     conventions: dict[str, str] = field(default_factory=dict)
+    matmul_peak_samples: list[float] = field(default_factory=list)
 
     def row(self, name: str) -> BenchRow | None:
         return next((row for row in self.rows if row.name == name), None)

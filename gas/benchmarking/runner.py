@@ -34,7 +34,8 @@ __all__ = ["CONVENTIONS", "BenchSettings", "check_device", "run_benchmark"]
 CONVENTIONS = {
     "gmacs": "fvcore trace at batch 1, scaled_dot_product_attention counted; 1 MAC = 1 'flop' (fvcore/timm tables)",
     "achieved_gflops": f"{FLOPS_PER_MAC} * MACs * batch / median seconds (1 MAC = {FLOPS_PER_MAC} FLOPs here)",
-    "matmul_peak": "median of 5 timed 2048x2048 torch.mm, 2 * n^3 FLOPs, same device/dtype/threads",
+    "matmul_peak": "best of (median of 5 timed 2048x2048 torch.mm) taken before and after every round; "
+    "2 * n^3 FLOPs; same device/dtype/threads",
     "peak_memory": "rise of peak RSS (CPU) or max_memory_allocated (CUDA) over one throughput-batch forward",
     "latency": "median and IQR of per-call ms at the latency batch, pooled over interleaved rounds",
     "throughput": "median and IQR of per-call images/s at the throughput batch, pooled over rounds",
@@ -69,14 +70,19 @@ def run_benchmark(
     say = progress or (lambda message: None)
     start, load_start = time.perf_counter(), _load_average()
     with thread_count(settings.threads) as threads:
-        peak = matmul_peak_gflops(settings.device, settings.dtype, settings.peak_matmul_size)
-        say(f"matmul peak {peak:.1f} GFLOP/s ({settings.device}, {_dtype_name(settings.dtype)}, {threads} threads)")
+        peaks = [_peak(settings, say)]
         costs = {c.name: _price(c) for c in candidates}
         for c in candidates:
             c.model.to(device=settings.device, dtype=settings.dtype).eval()
         calls = {c.name: _calibrate(c, settings) for c in candidates}
-        samples = _interleaved_rounds(candidates, settings, calls, say)
+
+        def after_round(message: str) -> None:
+            say(message)
+            peaks.append(_peak(settings, say))
+
+        samples = _interleaved_rounds(candidates, settings, calls, after_round)
         memory = {c.name: _memory(c, settings) for c in candidates}
+    peak = max(peaks)
     rows = [_row(c, costs[c.name], samples[c.name], memory[c.name], peak, settings) for c in candidates]
     return BenchResult(
         rows=rows,
@@ -86,6 +92,7 @@ def run_benchmark(
         dtype=_dtype_name(settings.dtype),
         threads=threads,
         matmul_peak_gflops=peak,
+        matmul_peak_samples=peaks,
         rounds=settings.rounds,
         seconds=time.perf_counter() - start,
         conventions=dict(CONVENTIONS),
@@ -104,6 +111,13 @@ def _check_settings(settings: BenchSettings) -> None:
     check_device(settings.device)
     if min(settings.latency_batch, settings.throughput_batch, settings.rounds) < 1:
         raise GasError("batch sizes and rounds must be at least 1")
+
+
+def _peak(settings: BenchSettings, say: Callable[[str], None]) -> float:
+    """One matmul-peak measurement; taken before the first and after every round, the best one counts."""
+    gflops = matmul_peak_gflops(settings.device, settings.dtype, settings.peak_matmul_size)
+    say(f"matmul {gflops:.1f} GFLOP/s ({settings.device}, {_dtype_name(settings.dtype)})")
+    return gflops
 
 
 def _price(candidate: Candidate) -> tuple[int, int]:
