@@ -90,13 +90,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--budget", default="flops=1G")
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--proxy", help="accuracy proxy (default: evaluators.DEFAULT_PROXY)")
     args = parser.parse_args(argv)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     from evaluators import DEFAULT_PROXY, EvalContext, get_evaluator
 
     budgets = Budgets(parse_budgets([args.budget]))
     limit = next(iter(budgets.analytic.values()))
-    proxy, ctx, cache = get_evaluator(DEFAULT_PROXY), EvalContext(threads=2, batch_size=args.batch_size), {}
+    proxy, ctx, cache = get_evaluator(args.proxy or DEFAULT_PROXY), EvalContext(threads=2, batch_size=args.batch_size), {}
     runs = {(m, s): run_method(m, s, args.trials, budgets, proxy, ctx, cache) for s in args.seeds for m in METHODS}
     report = {"budget": args.budget, "trials": args.trials, "seeds": args.seeds, "proxy": proxy.name,
               "img_size": 224, "per_seed": {}, "mean": {}}

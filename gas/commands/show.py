@@ -25,7 +25,7 @@ def run_show(args: argparse.Namespace) -> int:
     run_dir = runs.resolve_run(args.name, args.runs_dir)
     header, entries = runs.load_pareto(run_dir)
     keys = [_objective_key(o) for o in header.get("objectives", [])]
-    budgets = ", ".join(f"{k}={v:g}" for k, v in (header.get("budgets") or {}).items()) or "none"
+    budgets = _budgets(header.get("budgets")) or "none"
     print(f"run {run_dir.name} ({run_dir}): objectives {', '.join(keys)}; budgets {budgets}")
     if not entries:
         print("no feasible trial finished yet")
@@ -43,9 +43,18 @@ def run_list(args: argparse.Namespace) -> int:
     for run_dir in found:
         config = _config(run_dir)
         evaluated, pareto = _counts(run_dir)
-        budgets = ",".join(f"{k}={v:g}" for k, v in (config.get("budgets") or {}).items())
+        budgets = _budgets(config.get("budgets"))
         print(f"{run_dir.name:<40} {evaluated:>9} {pareto:>6}  {budgets}")
     return 0
+
+
+def _budgets(budgets: dict | None) -> str:
+    """`flops=1G,latency=20ms` from a stored {name: limit} mapping."""
+    from gas.budget import BUDGET_METRICS, format_budget
+
+    return ",".join(
+        f"{k}={format_budget(k, v) if k in BUDGET_METRICS else v}" for k, v in (budgets or {}).items()
+    )
 
 
 def _parse(line: str) -> dict:
