@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -262,3 +263,14 @@ def _budget_tags(config: SearchConfig) -> dict[str, str]:
 def _first_line(error: BaseException) -> str:
     text = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
     return " ".join(str(text).split())
+
+
+class _CallableModule(types.ModuleType):
+    """`gas.search` names both this module and its `search` function: once the submodule is
+    imported, Python binds `gas.search` to the module, so calling the module runs the search."""
+
+    def __call__(self, **options: Any) -> SearchResult:
+        return search(**options)
+
+
+sys.modules[__name__].__class__ = _CallableModule
