@@ -96,3 +96,12 @@ def test_failing_trials_are_marked_failed_and_the_search_goes_on(ray_cluster, tm
     for fragment in ("scripted failure", "non-finite", "scripted bug", "exceeded 3s"):
         assert fragment in reasons
     assert result.best is not None and result.best["metrics"]["scripted"] > 0
+
+
+def test_package_level_search_is_callable_after_the_submodule_import(tmp_path):
+    import gas
+    from gas.errors import GasError
+
+    for _ in range(2):  # first access via gas.__getattr__, then the bound submodule
+        with pytest.raises(GasError, match="impossible"):
+            gas.search(space="hiera", space_options=search_helpers.TINY, budgets={"flops": 1}, runs_dir=tmp_path)
