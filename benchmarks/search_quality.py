@@ -121,8 +121,8 @@ def write(report: dict, runs: dict, seeds: list[int]) -> None:
     lines = [
         "# Search quality: gas generator vs Optuna random sampling",
         "",
-        f"hiera space at 224px, budget {report['budget']} (MACs), {report['trials']} evaluations per search, "
-        f"seeds {seeds}, proxy `{report['proxy']}`, objectives (proxy up, MACs down). In-process, no Ray.",
+        (f"hiera space at 224px, budget {report['budget']} (MACs), {report['trials']} evaluations per search, "
+         f"seeds {seeds}, proxy `{report['proxy']}`, objectives (proxy up, MACs down). In-process, no Ray."),
         "",
         "| method | seed | " + " | ".join(keys) + " |",
         "|---|---|" + "---|" * len(keys),
@@ -132,9 +132,9 @@ def write(report: dict, runs: dict, seeds: list[int]) -> None:
             lines.append(f"| {method} | {seed} | " + " | ".join(f"{row[k]:.4g}" for k in keys) + " |")
     for method, row in report["mean"].items():
         lines.append(f"| {method} | mean | " + " | ".join(f"{row[k]:.4g}" for k in keys) + " |")
-    lines += ["", f"Hypervolume ratio generator / random (mean over seeds): **{report['hypervolume_ratio']:.2f}x** "
-              "(target >= 1.2x). `fraction_using_60pct`: share of evaluated candidates using >= 60% of the budget "
-              "(target >= 95% for the generator).", "", "![fronts](search_quality.png)"]
+    lines += ["", (f"Hypervolume ratio generator / random (mean over seeds): **{report['hypervolume_ratio']:.2f}x** "
+                   "(target >= 1.2x). `fraction_using_60pct`: share of evaluated candidates using >= 60% of the "
+                   "budget (target >= 95% for the generator)."), "", "![fronts](search_quality.png)"]
     (RESULTS / "search_quality.md").write_text("\n".join(lines) + "\n")
     plot(runs, seeds[0])
 

@@ -36,7 +36,7 @@ from gas.errors import GasError
 from gas.objectives import Objectives
 from search_spaces.base import Cost, SearchSpace
 
-__all__ = ["Generator", "Proposal", "Status", "make_sampler", "SAMPLERS"]
+__all__ = ["SAMPLERS", "Generator", "Proposal", "Status", "make_sampler"]
 
 SAMPLERS = ("tpe", "nsga2", "random")
 MAX_PROPOSALS_PER_ASK = 2000
@@ -260,7 +260,7 @@ class Generator:
                 self._cache[trial.user_attrs["arch_id"]] = trial
 
     def _requeue(self, trial: FrozenTrial) -> None:
-        storage = self.study._storage  # noqa: SLF001 - the public tell() refuses foreign RUNNING trials' ids
+        storage = self.study._storage
         storage.set_trial_user_attr(trial._trial_id, "gas_status", Status.INTERRUPTED)
         self.study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
         if trial.params:

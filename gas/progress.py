@@ -6,11 +6,18 @@ is a rich bar; elsewhere (logs, tests) rich degrades to nothing and the final su
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Self
 
 from optuna.trial import FrozenTrial
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from gas.generator import Status
 
@@ -34,11 +41,11 @@ class SearchProgress:
         )
         self._task = self._progress.add_task("search", total=total, completed=done, stats=self._stats())
 
-    def __enter__(self) -> SearchProgress:
+    def __enter__(self) -> Self:
         self._progress.start()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._progress.stop()
 
     def __call__(self, status: str, trial: FrozenTrial) -> None:
@@ -47,9 +54,9 @@ class SearchProgress:
         if status in Status.EVALUATIONS:
             self.done += 1
         value = trial.user_attrs.get("metrics", {}).get(self.proxy_key)
-        if status == Status.EVALUATED and value is not None:
-            if self.best is None or self.sign * value > self.sign * self.best:
-                self.best = value
+        improves = self.best is None or (value is not None and self.sign * value > self.sign * self.best)
+        if status == Status.EVALUATED and value is not None and improves:
+            self.best = value
         self._progress.update(self._task, completed=self.done, stats=self._stats())
 
     def _stats(self) -> str:

@@ -54,7 +54,7 @@ def pareto_entries(study: optuna.Study) -> list[dict[str, Any]]:
     candidates = evaluated_trials(study)
     if not candidates:
         return []
-    front = optuna.study._multi_objective._get_pareto_front_trials_by_trials(  # noqa: SLF001
+    front = optuna.study._multi_objective._get_pareto_front_trials_by_trials(
         candidates, study.directions, consider_constraint=True
     )
     entries, seen = [], set()

@@ -102,7 +102,7 @@ def resume(name: str, *, runs_dir: str | os.PathLike | None = None, trials: int 
     stored = runs.load_config(run_dir)
     try:
         config = SearchConfig.model_validate(stored)
-    except Exception as error:  # pydantic ValidationError, or a GasError from a budget validator
+    except Exception as error:  # noqa: BLE001 - pydantic ValidationError, or GasError from a validator
         raise GasError(f"{run_dir / runs.CONFIG_FILE} is corrupt ({type(error).__name__}); the run cannot be resumed") from None
     updates = {k: v for k, v in {"trials": trials, "address": address}.items() if v is not None}
     config = config.model_copy(update=updates)

@@ -20,7 +20,7 @@ from gas.errors import GasError
 from gas.generator import Generator, Proposal
 from gas.trial import ERROR_KEY, METRICS_KEY
 
-__all__ = ["GasSearcher", "RAY_SESSION_FILE", "ray_session", "run_tune"]
+__all__ = ["RAY_SESSION_FILE", "GasSearcher", "ray_session", "run_tune"]
 
 RAY_SESSION_FILE = "ray_session.json"
 
@@ -51,14 +51,14 @@ def ray_session(address: str | None, run_dir: Path) -> Iterator[float]:
 def _record_session(ray: Any, run_dir: Path) -> None:
     """Write the embedded Ray's session directory (Ray has no public accessor; best effort)."""
     try:
-        session = ray._private.worker._global_node.get_session_dir_path()  # noqa: SLF001
+        session = ray._private.worker._global_node.get_session_dir_path()
     except AttributeError:
         return
     (run_dir / RAY_SESSION_FILE).write_text(json.dumps({"session_dir": session, "driver_pid": os.getpid()}))
 
 
 def _init_ray(ray: Any, address: str | None) -> None:
-    options = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    options = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
     try:
         if address is None:
             ray.init(num_cpus=os.cpu_count(), **options)

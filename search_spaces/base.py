@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import optuna
-import torch.nn as nn
+from torch import nn
 
 from gas.blueprint import Blueprint
 

@@ -25,12 +25,12 @@ import itertools
 from functools import cache
 from typing import Any
 
-import torch.nn as nn
+from torch import nn
 
 from gas.blueprint import Blueprint, StageSpec
 from gas.errors import GasError
 from search_spaces import register_space
-from search_spaces.base import Cost, RandomTrial, SearchSpace
+from search_spaces.base import Cost, SearchSpace
 from search_spaces.hiera import presets
 from search_spaces.hiera.cost import hiera_cost
 from search_spaces.hiera.model import Hiera

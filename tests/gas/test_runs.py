@@ -7,8 +7,18 @@ import re
 import pytest
 
 from gas.errors import GasError
-from gas.runs import (check_run_name, create_run, list_runs, load_config, load_pareto, new_run_name,
-                      open_storage, resolve_run, write_config, write_pareto)
+from gas.runs import (
+    check_run_name,
+    create_run,
+    list_runs,
+    load_config,
+    load_pareto,
+    new_run_name,
+    open_storage,
+    resolve_run,
+    write_config,
+    write_pareto,
+)
 from search_spaces import get_space
 
 

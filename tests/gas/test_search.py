@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 import search_helpers
+
 from gas.blueprint import Blueprint
 from gas.cli import main
 from gas.runs import load_pareto, resolve_run

@@ -6,6 +6,7 @@ The search runs in a subprocess with its own embedded Ray; after the kill, that 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -16,8 +17,8 @@ from pathlib import Path
 
 import optuna
 import pytest
-
 import search_helpers
+
 from gas.runs import load_pareto
 from gas.search import resume
 
@@ -76,12 +77,9 @@ def wait_for_evaluations(run_dir: Path, driver: subprocess.Popen, count: int, ti
         if driver.poll() is not None:
             log = (run_dir.parent / "driver.log").read_text()[-2000:]
             pytest.fail(f"the search ended (rc {driver.returncode}) before it could be killed:\n{log}")
-        if (run_dir / "study.db").exists():
-            try:
-                if len(evaluated_in_storage(run_dir)) >= count:
-                    return
-            except Exception:  # noqa: BLE001 - the study may not be created yet
-                pass
+        with contextlib.suppress(Exception):  # the study may not be created yet
+            if (run_dir / "study.db").exists() and len(evaluated_in_storage(run_dir)) >= count:
+                return
         time.sleep(0.3)
     pytest.fail(f"no {count} evaluations within {timeout_s}s")
 
