@@ -1,7 +1,7 @@
 """Are gas latency figures repeatable? Measure the same models several times and compare.
 
     python benchmarks/latency_repeat.py [--models turbovit_ref hiera_tiny] [--img-size 224]
-                                        [--repeats 5] [--calls 30] [--threads 2] [--device cpu]
+                                        [--repeats 5] [--calls 50] [--threads 2] [--device cpu]
 
 Each repeat is one full `gas.measure_latency` (warm-up, then --calls timed batch-1 forwards, median
 and IQR). Repeats of the different models are interleaved so slow drift of a shared machine hits all
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from pathlib import Path
@@ -57,7 +58,8 @@ def markdown(report: dict) -> str:
         "",
         (f"Batch 1, {report['img_size']}px, {report['device']}, {report['threads']} threads, float32, "
         f"`torch.inference_mode`; each repeat = {report['warmup']} warm-up + {report['calls']} timed calls "
-        f"(median, IQR). Machine: {report['machine_line']}. {report['started']}."),
+        f"(median, IQR). Machine: {report['machine_line']}. {report['started']}; 1-min load average "
+         f"{report['load_average_1min']['before']:.1f} before, {report['load_average_1min']['after']:.1f} after."),
         "",
         "| model | GMACs | repeat medians (ms) | median (ms) | max rel. diff | within 10% |",
         "|---|---:|---|---:|---:|:---:|",
@@ -77,8 +79,8 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["turbovit_ref", "hiera_tiny"])
     parser.add_argument("--img-size", type=int, default=224)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--calls", type=int, default=30)
-    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--calls", type=int, default=50)
+    parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -88,6 +90,7 @@ def main() -> None:
     torch.manual_seed(0)
     models = {name: space.build(space.preset(name)) for name in args.models}
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load_before = os.getloadavg()[0]
     summary = summarise(measure(models, args.img_size, args))
     for name in summary:
         summary[name]["gmacs"] = space.cost(space.preset(name)).gmacs
@@ -97,6 +100,7 @@ def main() -> None:
         "img_size": args.img_size, "device": args.device, "threads": args.threads, "repeats": args.repeats,
         "calls": args.calls, "warmup": args.warmup, "started": started, "target_max_rel_diff": TARGET,
         "machine": machine, "machine_line": machine_line(machine), "models": summary,
+        "load_average_1min": {"before": load_before, "after": os.getloadavg()[0]},
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latency_repeat.json").write_text(json.dumps(report, indent=2) + "\n")
