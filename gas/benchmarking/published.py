@@ -38,7 +38,7 @@ _TABLE: dict[str, PublishedTop1] = {
     "levit_256": PublishedTop1(81.6, "LeViT, arXiv 2104.01136, Table 3 (distilled)"),
     "efficientformerv2_s1": PublishedTop1(79.0, "EfficientFormerV2, arXiv 2212.08059, Table 1 (distilled)"),
     "tiny_vit_5m_224": PublishedTop1(79.1, "TinyViT, arXiv 2207.10666, Table (IN-1k distillation)"),
-    "repvit_m1_1": PublishedTop1(79.4, "RepViT, arXiv 2307.09283, Table (300 epochs, distilled)"),
+    "repvit_m1_1": PublishedTop1(80.7, "RepViT, arXiv 2307.09283, Table 1 (300 epochs, distilled)"),
     "edgenext_small": PublishedTop1(79.4, "EdgeNeXt, arXiv 2206.10589, Table 2 (256 px)"),
 }
 
