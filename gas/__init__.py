@@ -16,9 +16,9 @@ _LAZY = {
     "get_space": "search_spaces",
     "list_spaces": "search_spaces",
     "register_space": "search_spaces",
-    "SearchResult": "gas.search",
-    "resume": "gas.search",
-    "search": "gas.search",
+    "SearchResult": "gas.orchestrate",
+    "resume": "gas.orchestrate",
+    "search": "gas.orchestrate",
     "export_best": "gas.export",
     "export_blueprint": "gas.export",
     "list_proxies": "evaluators",
@@ -26,7 +26,23 @@ _LAZY = {
     "proxy_score": "evaluators",
 }
 
-__all__ = sorted(["Blueprint", "StageSpec", *_LAZY])
+__all__ = [
+    "Blueprint",
+    "Cost",
+    "SearchResult",
+    "SearchSpace",
+    "StageSpec",
+    "export_best",
+    "export_blueprint",
+    "get_space",
+    "list_proxies",
+    "list_spaces",
+    "measure_latency",
+    "proxy_score",
+    "register_space",
+    "resume",
+    "search",
+]
 __version__ = "0.1.0"
 
 
@@ -37,4 +53,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return __all__
+    return list(__all__)

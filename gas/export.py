@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from gas.blueprint import Blueprint
-from gas.codegen import ExportRecord, check_name, emitted_names, pick_entry, render_model_file, sanitize_name
+from gas.codegen import (
+    ExportRecord,
+    check_name,
+    emitted_names,
+    pick_entry,
+    render_model_file,
+    sanitize_name,
+)
 from gas.errors import GasError
 from gas.runs import CONFIG_FILE, load_pareto, resolve_run
 from search_spaces.hiera import presets

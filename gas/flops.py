@@ -15,9 +15,9 @@ from math import prod
 from typing import Any
 
 import torch
-import torch.nn as nn
+from torch import nn
 
-__all__ = ["traced_macs", "sdpa_macs_handle"]
+__all__ = ["sdpa_macs_handle", "traced_macs"]
 
 
 def sdpa_macs_handle(inputs: list[Any], outputs: list[Any]) -> int:

@@ -29,11 +29,11 @@ optional timm registration.
 """
 
 import math
-from typing import List, Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 LAYER_NORM_EPS = 1e-6  # timm's LayerNorm default; Hiera checkpoints are trained with it
 
@@ -234,7 +234,7 @@ class Hiera(nn.Module):
         self.blocks = nn.ModuleList(blocks)
         self.num_features = embed_dims[-1]
         self.feature_info = [
-            dict(num_chs=dim, reduction=patch_stride * q_stride**pools, module=f"blocks.{end}")
+            {"num_chs": dim, "reduction": patch_stride * q_stride**pools, "module": f"blocks.{end}"}
             for dim, pools, end in zip(embed_dims, self.stage_pools, self.stage_ends)
         ]
         self.head = ClassifierHead(embed_dims[-1], num_classes)
@@ -250,7 +250,7 @@ class Hiera(nn.Module):
         q_pool: int,
         mask_unit_size: int,
         drop_path_rate: float,
-    ) -> List[HieraBlock]:
+    ) -> list[HieraBlock]:
         """Blocks in Hiera's order; the first block of a stage changes width and maybe pools.
 
         As in Hiera, the first block of a stage still uses the previous stage's attention type
@@ -318,9 +318,9 @@ class Hiera(nn.Module):
     def forward_intermediates(
         self,
         x: torch.Tensor,
-        indices: Optional[Sequence[int]] = None,
+        indices: Sequence[int] | None = None,
         intermediates_only: bool = False,
-    ) -> Tuple[torch.Tensor, List[torch.Tensor]] | List[torch.Tensor]:
+    ) -> tuple[torch.Tensor, list[torch.Tensor]] | list[torch.Tensor]:
         """Per-stage feature maps [B, C_i, H_i, W_i] for the stages in `indices` (all by default)."""
         take = set(range(len(self.stage_ends)) if indices is None else indices)
         x = self.patch_embed(x) + self.pos_embed  # [B, N, C0]

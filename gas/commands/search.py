@@ -41,8 +41,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from gas.orchestrate import resume, search
     from gas.report import pareto_table
-    from gas.search import resume, search
 
     if args.trials is not None and args.trials < 1:
         raise GasError(f"--trials {args.trials} must be at least 1")

@@ -73,7 +73,7 @@ def register(**scripted) -> None:
 
 def drive(runs_dir: str, name: str, trials: int) -> None:
     """A search to be killed: proxy,macs with the slow size score (run in a subprocess)."""
-    from gas.search import search
+    from gas.orchestrate import search
 
     register()
     search(space="hiera", space_options=TINY, budgets={"flops": "20M"}, trials=trials,

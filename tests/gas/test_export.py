@@ -176,10 +176,13 @@ def test_exported_file_compiles_and_imports_only_torch(tmp_path):
                     assert id(node) in guarded, "timm must be imported inside try/except ImportError"
                 else:
                     assert root == "torch" or root in sys.stdlib_module_names, f"imports {root}"
-    assert {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} <= {
-        "typing",
-        "timm",
+    imported = {
+        (alias.name if isinstance(node, ast.Import) else node.module).split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
     }
+    assert imported <= {"torch", "timm", "math", "typing", "collections"}
 
 
 def _catches_import_error(node: ast.Try) -> bool:

@@ -9,8 +9,8 @@ import search_helpers
 
 from gas.blueprint import Blueprint
 from gas.cli import main
+from gas.orchestrate import resume, search
 from gas.runs import load_pareto, resolve_run
-from gas.search import resume, search
 
 BUDGET = 20e6
 

@@ -19,8 +19,8 @@ import optuna
 import pytest
 import search_helpers
 
+from gas.orchestrate import resume
 from gas.runs import load_pareto
-from gas.search import resume
 
 HELPERS = Path(search_helpers.__file__)
 EVALUATIONS = ("evaluated", "failed", "over_budget")

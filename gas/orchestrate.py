@@ -1,5 +1,7 @@
 """A search from start to finish: validate, open the run, drive Ray Tune with the generator, report.
 
+(The module is `gas.orchestrate`, not `gas.search`, so that `gas.search` is always the function.)
+
     gas.search(space="hiera", budgets={"flops": 1e9}, trials=40)     # Python
     gas search --space hiera --budget flops=1G --trials 40           # CLI, same function
     gas search --resume hiera-flops1G-20261121-1830                  # continue after a crash
@@ -14,7 +16,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -263,14 +264,3 @@ def _budget_tags(config: SearchConfig) -> dict[str, str]:
 def _first_line(error: BaseException) -> str:
     text = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
     return " ".join(str(text).split())
-
-
-class _CallableModule(types.ModuleType):
-    """`gas.search` names both this module and its `search` function: once the submodule is
-    imported, Python binds `gas.search` to the module, so calling the module runs the search."""
-
-    def __call__(self, **options: Any) -> SearchResult:
-        return search(**options)
-
-
-sys.modules[__name__].__class__ = _CallableModule
