@@ -7,7 +7,8 @@ learns from it and nothing wasteful is sent to Ray:
 * budget-aware width: the space's structure is sampled first, then a `width_frac` in [0, 1] picks a
   width scale among those whose analytic cost lands in [band, 1] of the tightest analytic budget
   (the largest feasible width when none does), so proposals use the budget instead of wandering
-  far below it;
+  far below it (with MACs or params as an objective the band opens to [0, 1]: the front wants
+  small models too);
 * infeasible proposals (over an analytic budget even at the smallest width, or below the band even
   at the largest) are told PRUNED with `trial.set_constraint(...)` values > 0, which TPE and
   NSGA-II treat as infeasible;
@@ -95,7 +96,9 @@ class Generator:
         listener: Callable[[str, FrozenTrial], None] | None = None,
     ):
         self.space, self.budgets, self.objectives, self.study = space, budgets, objectives, study
-        self.band = band
+        # With MACs or params as an objective the whole Pareto front is wanted, small models too:
+        # widths still never exceed the budget, but any fraction of it may be used.
+        self.band = 0.0 if band is not None and objectives.trades_analytic_cost else band
         self.listener = listener
         self._cache: dict[str, FrozenTrial] = {}
         self._in_flight: dict[str, Proposal] = {}
@@ -194,7 +197,7 @@ class Generator:
         return violations
 
     def _band_active(self) -> bool:
-        return bool(self.band and self.budgets.analytic and self.space.width_choices())
+        return self.band is not None and bool(self.budgets.analytic) and bool(self.space.width_choices())
 
     def _place_width(self, structure: Any, widths: list[int], frac: float) -> int:
         """The width `frac` selects among those using [band, 1] of the tightest analytic budget."""

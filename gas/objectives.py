@@ -50,6 +50,11 @@ class Objectives:
         return ["maximize" if self._maximise(n) else "minimize" for n in self.names]
 
     @property
+    def trades_analytic_cost(self) -> bool:
+        """True when MACs or params is itself an objective, so small models are wanted too."""
+        return "macs" in self.names or "params" in self.names
+
+    @property
     def needs_latency(self) -> bool:
         return "latency" in self.names
 
