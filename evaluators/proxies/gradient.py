@@ -15,7 +15,7 @@ from torch import nn
 
 from evaluators.proxies.state import check_output, prunable_layers
 
-__all__ = ["grad_norm", "snip", "synflow"]
+__all__ = ["grad_norm", "snip", "synflow", "synflow_backward"]
 
 
 def _loss_backward(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> None:
@@ -41,12 +41,11 @@ def snip(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> float
     )
 
 
-def synflow(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> float:
-    """Synaptic flow: sum |theta * dR/dtheta| with R = sum(f_|theta|(1)), data-free.
+def synflow_backward(model: nn.Module, inputs: torch.Tensor, name: str) -> nn.Module:
+    """A float64 |theta| copy of `model` holding dR/dtheta for R = sum(f(1)) on one all-ones input.
 
-    Runs on a float64 copy with every parameter replaced by its absolute value (the copy keeps the
-    caller's model untouched and float64 keeps deep products from overflowing), in eval mode, on a
-    single all-ones input of the batch's shape.
+    The copy leaves the caller's model untouched; float64 keeps deep products from overflowing.
+    Shared by synflow and DSS, which score the same gradients differently.
     """
     net = copy.deepcopy(model).double().eval()
     with torch.no_grad():
@@ -54,7 +53,18 @@ def synflow(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> fl
             param.abs_()
     net.zero_grad(set_to_none=True)
     ones = torch.ones((1, *inputs.shape[1:]), dtype=torch.float64, device=inputs.device)
-    check_output("synflow", net(ones)).sum().backward()
+    check_output(name, net(ones)).sum().backward()
+    return net
+
+
+def synflow(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> float:
+    """Synaptic flow: sum |theta * dR/dtheta| with R = sum(f_|theta|(1)), data-free.
+
+    Runs on a float64 copy with every parameter replaced by its absolute value (the copy keeps the
+    caller's model untouched and float64 keeps deep products from overflowing), in eval mode, on a
+    single all-ones input of the batch's shape.
+    """
+    net = synflow_backward(model, inputs, "synflow")
     return sum(
         float((m.weight.detach() * m.weight.grad).abs().sum())
         for _, m in prunable_layers(net)

@@ -10,12 +10,10 @@ A Linear layer counts as attention when an enclosing module is an nn.MultiheadAt
 
 from __future__ import annotations
 
-import copy
-
 import torch
 from torch import nn
 
-from evaluators.proxies.state import check_output
+from evaluators.proxies.gradient import synflow_backward
 
 __all__ = ["attention_linears", "dss"]
 
@@ -31,13 +29,7 @@ def attention_linears(model: nn.Module) -> set[nn.Linear]:
 
 def dss(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> float:
     """Synaptic diversity of attention layers plus synaptic saliency of the other Linear layers."""
-    net = copy.deepcopy(model).double().eval()
-    with torch.no_grad():
-        for param in net.parameters():
-            param.abs_()
-    net.zero_grad(set_to_none=True)
-    ones = torch.ones((1, *inputs.shape[1:]), dtype=torch.float64, device=inputs.device)
-    check_output("dss", net(ones)).sum().backward()
+    net = synflow_backward(model, inputs, "dss")
     attention = attention_linears(net)
     score = 0.0
     for layer in (m for m in net.modules() if isinstance(m, nn.Linear) and m.weight.grad is not None):
