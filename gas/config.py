@@ -35,8 +35,14 @@ class SearchConfig(BaseModel):
     storage: str | None = Field(default=None, description="Optuna storage URL; default sqlite in the run dir")
     address: str | None = Field(default=None, description="Ray cluster address; default: embedded local Ray")
     cpus_per_trial: float = Field(default=1.0, gt=0)
+    gpus_per_trial: float = Field(default=0.0, ge=0)
     concurrency: int | None = Field(default=None, ge=1)
     trial_timeout: float | None = Field(default=None, gt=0, description="seconds before a trial is failed")
+    max_retries: int = Field(default=1, ge=0, description="re-runs of a trial whose worker died, then failed")
+    scheduler: Literal["fifo", "asha"] = Field(default="fifo", description="asha: stop weak training trials early")
+    epochs: int = Field(default=1, ge=1, description="training epochs of the train evaluator (--proxy train)")
+    prescreen: str | None = Field(default=None, description="zero-cost proxy scored before training")
+    prescreen_keep: float = Field(default=0.5, gt=0, le=1, description="fraction of candidates the prescreen trains")
     data: str | None = None
     batch_size: int | None = Field(default=None, ge=1)
     device: str = "cpu"

@@ -25,8 +25,10 @@ import optuna
 
 from gas import runs
 from gas.budget import Budgets, format_budget
+from gas.cluster import check_runs_dir_for_job
 from gas.config import SearchConfig, make_config
 from gas.errors import GasError
+from gas.fidelity import Prescreen
 from gas.generator import Generator, make_sampler
 from gas.objectives import Objectives
 
@@ -65,8 +67,14 @@ def search(
     storage: str | None = None,
     address: str | None = None,
     cpus_per_trial: float = 1.0,
+    gpus_per_trial: float = 0.0,
     concurrency: int | None = None,
     trial_timeout: float | None = None,
+    max_retries: int = 1,
+    scheduler: str = "fifo",
+    epochs: int = 1,
+    prescreen: str | None = None,
+    prescreen_keep: float = 0.5,
     data: str | None = None,
     batch_size: int | None = None,
     space_options: Mapping[str, Any] | None = None,
@@ -78,11 +86,14 @@ def search(
     config = make_config(
         space=space, space_options=dict(space_options or {}), budgets=budgets or {}, objectives=objectives,
         proxy=proxy, sampler=sampler, seed=seed, run=run, storage=storage, address=address,
-        cpus_per_trial=cpus_per_trial, concurrency=concurrency, trial_timeout=trial_timeout, data=data,
-        batch_size=batch_size, band=band, trials=trials, command=command,
+        cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial, concurrency=concurrency,
+        trial_timeout=trial_timeout, max_retries=max_retries, scheduler=scheduler, epochs=epochs,
+        prescreen=prescreen, prescreen_keep=prescreen_keep, data=data, batch_size=batch_size, band=band,
+        trials=trials, command=command,
     )
     if config.run is not None:
         runs.check_run_name(config.run)
+    check_runs_dir_for_job(runs.runs_root(runs_dir))
     setup = _Setup(config)
     name = config.run if config.run is not None else runs.new_run_name(config.space, _budget_tags(config), runs_dir)
     run_dir = runs.create_run(name, runs_dir)
@@ -99,6 +110,7 @@ def search(
 def resume(name: str, *, runs_dir: str | os.PathLike | None = None, trials: int | None = None,
            address: str | None = None, progress: bool = True) -> SearchResult:
     """Continue run `name` (after a crash or Ctrl-C) up to `trials` evaluations (default: as before)."""
+    check_runs_dir_for_job(runs.runs_root(runs_dir))
     run_dir = runs.resolve_run(name, runs_dir)
     stored = runs.load_config(run_dir)
     try:
@@ -127,8 +139,10 @@ class _Setup:
         self.budgets = Budgets(config.budgets)
         self.budgets.check_reachable(self.space)
         self.evaluators, self.objectives = _resolve_evaluators(config, self.budgets)
+        self.prescreen = _resolve_prescreen(config)
         if config.data is not None and not Path(config.data).is_dir():
             raise GasError(f"data folder {config.data} does not exist (expected an ImageFolder root)")
+        _check_fidelity(config, self.evaluators[0])
 
     def open_study(self, run_dir: Path, *, create: bool) -> optuna.Study:
         """The run's Optuna study (SQLite in the run dir unless a storage URL was given)."""
@@ -174,17 +188,26 @@ class _Setup:
     def _run_trials(self, run_dir: Path, generator: Generator, remaining: int) -> None:
         from ray import tune
 
+        from gas.fidelity import asha_scheduler
+        from gas.latency_slot import start_latency_lock
         from gas.trial import tune_trainable
-        from gas.tune import GasSearcher, ray_session, run_tune
+        from gas.tune import ray_session, run_tune
 
-        trainable = tune.with_parameters(tune_trainable, space=self.space, evaluators=self.evaluators,
-                                         ctx=self._context(), timeout_s=self.config.trial_timeout)
+        screen = self.prescreen
+        trainable = tune.with_parameters(
+            tune_trainable, space=self.space, evaluators=self.evaluators + ([screen] if screen else []),
+            ctx=self._context(), timeout_s=self.config.trial_timeout,
+            prescreen=(screen.metrics[0], screen.higher_is_better) if screen else None)
         with ray_session(self.config.address, run_dir) as cluster_cpus:
             concurrency = self.config.concurrency or max(1, int(cluster_cpus // self.config.cpus_per_trial))
+            if any(e.name in ("latency", "throughput") for e in self.evaluators):
+                start_latency_lock()  # timings one at a time, cluster-wide (gas/latency_slot.py)
             for _ in range(MAX_TUNE_RESTARTS + 1):
                 try:
-                    run_tune(trainable, GasSearcher(generator, evaluations=remaining), evaluations=remaining,
-                             concurrency=concurrency, cpus_per_trial=self.config.cpus_per_trial, run_dir=run_dir)
+                    run_tune(trainable, self._searcher(generator, remaining), evaluations=remaining,
+                             concurrency=concurrency, cpus_per_trial=self.config.cpus_per_trial, run_dir=run_dir,
+                             gpus_per_trial=self.config.gpus_per_trial, max_retries=self.config.max_retries,
+                             scheduler=asha_scheduler(self.config.epochs) if self.config.scheduler == "asha" else None)
                     return
                 except Exception as error:  # noqa: BLE001 - e.g. Ray's OOM killer ends fit() itself
                     generator.fail_in_flight(f"Tune stopped: {_first_line(error)[:300]}")
@@ -193,11 +216,18 @@ class _Setup:
                         return
             raise GasError(f"Ray Tune failed {MAX_TUNE_RESTARTS + 1} times; see {run_dir}/trials.jsonl")
 
+    def _searcher(self, generator: Generator, remaining: int) -> Any:
+        from gas.tune import GasSearcher
+
+        screen = self.prescreen
+        prescreen = Prescreen(self.config.prescreen_keep, screen.higher_is_better) if screen else None
+        return GasSearcher(generator, evaluations=remaining, prescreen=prescreen)
+
     def _context(self) -> Any:
         from evaluators import EvalContext
 
         options = {"seed": self.config.seed, "device": self.config.device, "data": self.config.data,
-                   "threads": max(1, int(self.config.cpus_per_trial))}
+                   "threads": max(1, int(self.config.cpus_per_trial)), "epochs": self.config.epochs}
         if self.config.batch_size:
             options["batch_size"] = self.config.batch_size
         return EvalContext(**options)
@@ -235,6 +265,30 @@ def _resolve_evaluators(config: SearchConfig, budgets: Budgets) -> tuple[list[An
     if "throughput" in budgets.limits:
         chosen.append(ev.get_evaluator("throughput"))
     return chosen, objectives
+
+
+def _resolve_prescreen(config: SearchConfig) -> Any:
+    """The zero-cost proxy of `--prescreen`, or None; only worth it before a training evaluator."""
+    if config.prescreen is None:
+        return None
+    import evaluators as ev
+
+    screen = ev.get_evaluator(config.prescreen)
+    if screen.tier != ev.Tier.PROXY:
+        raise GasError(f"--prescreen {screen.name} is a {screen.tier.name.lower()} evaluator; pick a zero-cost proxy")
+    if ev.get_evaluator(config.proxy or ev.DEFAULT_PROXY).tier != ev.Tier.TRAINING:
+        raise GasError("--prescreen screens candidates before training: use it with --proxy train")
+    return screen
+
+
+def _check_fidelity(config: SearchConfig, accuracy: Any) -> None:
+    """ASHA needs per-epoch reports (the train evaluator), and training needs data."""
+    from evaluators import Tier
+
+    if config.scheduler == "asha" and accuracy.tier != Tier.TRAINING:
+        raise GasError("--scheduler asha stops training early: use it with --proxy train --epochs E --data PATH")
+    if accuracy.name == "train" and config.data is None:
+        raise GasError("--proxy train needs data: pass an ImageFolder root with --data PATH")
 
 
 def _refresh(run_dir: Path, study: optuna.Study, config: dict, objectives: Objectives) -> None:

@@ -33,6 +33,7 @@ __all__ = [
     "ParetoEntry",
     "append_trial",
     "create_run",
+    "journal_path",
     "list_runs",
     "load_config",
     "load_pareto",
@@ -194,20 +195,38 @@ def write_pareto(
 
 
 def open_storage(url: str) -> Any:
-    """An Optuna storage for `url`; SQLite files get WAL journaling with synchronous=NORMAL.
+    """An Optuna storage for `url`: an RDB URL, or a JournalStorage log file for shared filesystems.
 
-    Every proposal writes a few trial attributes, and SQLite's default (a full fsync per commit,
-    ~15 ms) would make proposing slower than evaluating. WAL + NORMAL still survives a killed
-    driver (only a power cut may lose the last commits), which is what resume needs.
+    `journal:///shared/study.log` or a path ending in `.log` opens Optuna's JournalStorage over a
+    JournalFileBackend (append-only, lock-file based: safe on NFS where SQLite is not), the storage
+    Optuna recommends for many processes on a cluster. SQLite files get WAL journaling with
+    synchronous=NORMAL: every proposal writes a few trial attributes, and SQLite's default (a full
+    fsync per commit, ~15 ms) would make proposing slower than evaluating. WAL + NORMAL still
+    survives a killed driver (only a power cut may lose the last commits), which is what resume needs.
     """
     import optuna
     from sqlalchemy import event
 
+    journal = journal_path(url)
+    if journal is not None:
+        from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+        journal.parent.mkdir(parents=True, exist_ok=True)
+        return JournalStorage(JournalFileBackend(str(journal)))
     storage = optuna.storages.RDBStorage(url)
     if url.startswith("sqlite:"):
         event.listen(storage.engine, "connect", _sqlite_pragmas)
         storage.engine.dispose()
     return storage
+
+
+def journal_path(url: str) -> Path | None:
+    """The log file of a JournalStorage URL (`journal:///abs/file.log` or a `*.log` path), else None."""
+    if url.startswith("journal://"):
+        return Path(url[len("journal://"):]).expanduser().resolve()
+    if "://" not in url and url.endswith(".log"):
+        return Path(url).expanduser().resolve()
+    return None
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

@@ -10,49 +10,75 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from dataclasses import replace
 from typing import Any
 
 from gas.blueprint import Blueprint
 from search_spaces.base import SearchSpace
 
-__all__ = ["ERROR_KEY", "METRICS_KEY", "evaluate_candidate", "evaluate_or_error", "tune_trainable"]
+__all__ = ["ERROR_KEY", "METRICS_KEY", "NO_RETRY_KEY", "Screened", "evaluate_candidate", "evaluate_or_error", "tune_trainable"]
 
 ERROR_KEY = "gas_error"
 METRICS_KEY = "gas_metrics"
+NO_RETRY_KEY = "gas_no_retry"  # a timed-out trial would time out again: fail it, do not retry
 
 
 def evaluate_candidate(
-    space: SearchSpace, blueprint: Blueprint, evaluators: Sequence[Any], ctx: Any
+    space: SearchSpace, blueprint: Blueprint, evaluators: Sequence[Any], ctx: Any,
+    after_each: Callable[[dict[str, float]], str | None] | None = None,
 ) -> dict[str, float]:
-    """Metrics of all evaluators for one blueprint; raises EvaluationError for a failed candidate."""
+    """Metrics of all evaluators for one blueprint; raises EvaluationError for a failed candidate.
+
+    `after_each(metrics so far)` runs after every evaluator; a reason it returns stops the candidate
+    there (the prescreen). Measured evaluators time the model inside the cluster's latency section.
+    """
     import torch
 
-    from evaluators import EvaluationError
+    from evaluators import EvaluationError, Tier
+    from gas.latency_slot import latency_section
 
     if ctx.threads:
         torch.set_num_threads(int(ctx.threads))
     model = space.build(blueprint)
     metrics: dict[str, float] = {}
     for evaluator in sorted(evaluators, key=lambda e: e.tier):
-        scores = evaluator.evaluate(model, blueprint, ctx)
+        with latency_section() if evaluator.tier == Tier.MEASURED else nullcontext():
+            scores = evaluator.evaluate(model, blueprint, ctx)
         bad = {k: v for k, v in scores.items() if not math.isfinite(float(v))}
         if bad:
             raise EvaluationError(f"{evaluator.name} returned non-finite {bad}")
         metrics.update({k: float(v) for k, v in scores.items()})
+        stop = after_each(dict(metrics)) if after_each is not None else None
+        if stop:
+            raise Screened(stop, metrics)
     return metrics
 
 
+class Screened(Exception):
+    """A candidate stopped by the prescreen: `reason` says why, `metrics` what was measured."""
+
+    def __init__(self, reason: str, metrics: dict[str, float]):
+        super().__init__(reason)
+        self.reason, self.metrics = reason, metrics
+
+
 def evaluate_or_error(
-    space: SearchSpace, blueprint: Blueprint, evaluators: Sequence[Any], ctx: Any, timeout_s: float | None
+    space: SearchSpace, blueprint: Blueprint, evaluators: Sequence[Any], ctx: Any, timeout_s: float | None,
+    after_each: Callable[[dict[str, float]], str | None] | None = None,
 ) -> dict[str, Any]:
-    """Metrics, or `{ERROR_KEY: reason}` when the candidate failed or ran past `timeout_s`."""
+    """Metrics, or `{ERROR_KEY: reason}` when the candidate failed, was screened out or ran past
+    `timeout_s` (a screened one keeps its metrics under METRICS_KEY)."""
     outcome: dict[str, Any] = {}
 
     def work() -> None:
         try:
-            outcome.update(evaluate_candidate(space, blueprint, evaluators, ctx))
+            outcome.update(evaluate_candidate(space, blueprint, evaluators, ctx, after_each))
+        except Screened as screened:
+            outcome.update({ERROR_KEY: screened.reason, METRICS_KEY: screened.metrics})
         except Exception as error:  # noqa: BLE001 - any failure of one candidate fails only it
             outcome[ERROR_KEY] = _reason(error)
 
@@ -65,17 +91,40 @@ def evaluate_or_error(
 
 
 def tune_trainable(config: dict[str, Any], *, space: SearchSpace, evaluators: Sequence[Any], ctx: Any,
-                   timeout_s: float | None = None) -> dict[str, Any]:
+                   timeout_s: float | None = None, prescreen: tuple[str, bool] | None = None) -> dict[str, Any]:
     """Ray Tune function trainable: evaluate `config["blueprint"]` and return its final result.
 
+    Training evaluators report every epoch to Tune (for ASHA); `prescreen` = (metric, higher is
+    better) screens the candidate against `config["prescreen_threshold"]` before training.
+    The result carries `gas_eval_s`, the evaluation's own time, so orchestration overhead can be
+    measured, and `gas_done` (absent from the per-epoch reports of a trial ASHA stops).
     A timed-out evaluation raises, so Tune fails the trial and retires its worker: the evaluation
     thread cannot be interrupted and must not keep the CPUs of the next trial busy.
     """
+    from ray import tune
+
+    from gas.fidelity import PRESCREEN_KEY, PrescreenGate, epoch_reporter
+
     blueprint = Blueprint.model_validate_json(config["blueprint"])
-    result = evaluate_or_error(space, blueprint, evaluators, ctx, timeout_s)
+    partial: dict[str, float] = {}
+    gate = PrescreenGate(*prescreen, config.get("prescreen_threshold")) if prescreen else None
+
+    def after_each(metrics: dict[str, float]) -> str | None:
+        partial.update(metrics)
+        return gate(metrics) if gate is not None else None
+
+    ctx = replace(ctx, report=epoch_reporter(partial, tune.report, METRICS_KEY))
+    start = time.perf_counter()
+    result = evaluate_or_error(space, blueprint, evaluators, ctx, timeout_s, after_each)
     if str(result.get(ERROR_KEY, "")).startswith("timeout"):
+        tune.report({NO_RETRY_KEY: True})  # the driver marks the trial not to be retried
         raise TimeoutError(result[ERROR_KEY])
-    return {ERROR_KEY: result[ERROR_KEY]} if ERROR_KEY in result else {METRICS_KEY: result}
+    out: dict[str, Any] = {"gas_eval_s": time.perf_counter() - start, "gas_done": True}
+    if prescreen and prescreen[0] in partial:
+        out[PRESCREEN_KEY] = partial[prescreen[0]]
+    if ERROR_KEY in result:
+        return {**out, ERROR_KEY: result[ERROR_KEY]}
+    return {**out, METRICS_KEY: result}
 
 
 def _reason(error: BaseException) -> str:

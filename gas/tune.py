@@ -16,9 +16,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from gas.errors import GasError
+from gas.cluster import connect_error, resolve_address
+from gas.fidelity import Prescreen
 from gas.generator import Generator, Proposal
-from gas.trial import ERROR_KEY, METRICS_KEY
+from gas.trial import ERROR_KEY, METRICS_KEY, NO_RETRY_KEY
 
 __all__ = ["RAY_SESSION_FILE", "GasSearcher", "ray_session", "run_tune"]
 
@@ -38,7 +39,7 @@ def ray_session(address: str | None, run_dir: Path) -> Iterator[float]:
     if ray.is_initialized():
         yield float(ray.cluster_resources().get("CPU", 1))
         return
-    address = address or os.environ.get("RAY_ADDRESS") or None
+    address = resolve_address(address)
     _init_ray(ray, address)
     try:
         if address is None:
@@ -64,9 +65,8 @@ def _init_ray(ray: Any, address: str | None) -> None:
             ray.init(num_cpus=os.cpu_count(), **options)
         else:
             ray.init(address=address, **options)
-    except (ConnectionError, RuntimeError, ValueError) as error:
-        where = f"the Ray cluster at {address}" if address else "a local Ray"
-        raise GasError(f"cannot start or reach {where}: {' '.join(str(error).split())[:200]}") from None
+    except Exception as error:  # noqa: BLE001 - ConnectionError, RuntimeError, AuthenticationError, ...
+        raise connect_error(address, error) from None
 
 
 def _searcher_base() -> type:
@@ -78,10 +78,11 @@ def _searcher_base() -> type:
 class GasSearcher(_searcher_base()):
     """A Tune Searcher over the generator: one Tune trial per novel feasible proposal."""
 
-    def __init__(self, generator: Generator, *, evaluations: int):
+    def __init__(self, generator: Generator, *, evaluations: int, prescreen: Prescreen | None = None):
         super().__init__(metric=None, mode=None)
         self.generator = generator
         self.remaining = evaluations
+        self.prescreen = prescreen
         self.live: dict[str, Proposal] = {}
 
     def _error_of(self, trial_id: str) -> str:
@@ -107,18 +108,26 @@ class GasSearcher(_searcher_base()):
             return self.FINISHED
         self.remaining -= 1
         self.live[trial_id] = proposal
-        return {"number": proposal.number, "blueprint": proposal.blueprint.canonical_json()}
+        config = {"number": proposal.number, "blueprint": proposal.blueprint.canonical_json()}
+        if self.prescreen is not None:
+            config["prescreen_threshold"] = self.prescreen.threshold()
+        return config
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         proposal = self.live.pop(trial_id, None)
         if proposal is None:
             return
+        if self.prescreen is not None and result:
+            self.prescreen.observe(result)
         if error or not result:
             self.generator.tell_failed(proposal, self._error_of(trial_id))
         elif result.get(ERROR_KEY):
             self.generator.tell_failed(proposal, str(result[ERROR_KEY]))
-        else:
-            self.generator.tell(proposal, _metrics_of(result))
+        elif not _metrics_of(result):
+            self.generator.tell_failed(proposal, "trial stopped before it reported any metrics")
+        else:  # a trial ASHA stopped reports no `gas_done`: its last epoch's metrics are told
+            stopped = {} if result.get("gas_done") else {"stopped_early": 1.0}
+            self.generator.tell(proposal, {**_metrics_of(result), **stopped})
         _STARTED_TRIALS.pop(trial_id, None)
 
 
@@ -126,7 +135,8 @@ _STARTED_TRIALS: dict[str, Any] = {}  # Tune Trial objects by id, in the driver
 
 
 def _trial_registry() -> Any:
-    """A Tune callback recording each started Trial, whose error the searcher reads on failure.
+    """A Tune callback recording each started Trial, whose error the searcher reads on failure,
+    and turning off retries for a trial that reported it timed out.
 
     The record is module-level because Tune copies its callbacks; callbacks run in the driver.
     """
@@ -135,6 +145,10 @@ def _trial_registry() -> Any:
     class TrialRegistry(Callback):
         def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
             _STARTED_TRIALS[trial.trial_id] = trial
+
+        def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
+            if result.get(NO_RETRY_KEY):
+                trial.max_failures = 0  # Tune reads it when the failure that follows arrives
 
     return TrialRegistry()
 
@@ -159,17 +173,24 @@ def _trial_name(trial: Any) -> str:
 
 
 def run_tune(trainable: Any, searcher: GasSearcher, *, evaluations: int, concurrency: int,
-             cpus_per_trial: float, run_dir: Path) -> None:
-    """One Tune experiment of `evaluations` trials; a resumed run starts a new experiment."""
+             cpus_per_trial: float, run_dir: Path, gpus_per_trial: float = 0.0, max_retries: int = 1,
+             scheduler: Any = None) -> None:
+    """One Tune experiment of `evaluations` trials; a resumed run starts a new experiment.
+
+    A trial whose worker dies (node lost, OOM-killed, SIGKILL) is run again up to `max_retries`
+    times (Tune's FailureConfig), then told to the generator as failed. With a `scheduler` (ASHA)
+    actors are not reused, so a stopped trial's process and its training thread end with it.
+    """
     os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     from ray import tune
 
+    resources = {"cpu": cpus_per_trial, **({"gpu": gpus_per_trial} if gpus_per_trial else {})}
     tuner = tune.Tuner(
-        tune.with_resources(trainable, {"cpu": cpus_per_trial}),
+        tune.with_resources(trainable, resources),
         tune_config=tune.TuneConfig(
-            search_alg=searcher, num_samples=evaluations, max_concurrent_trials=concurrency, reuse_actors=True,
-            trial_name_creator=_trial_name, trial_dirname_creator=_trial_name,
+            search_alg=searcher, scheduler=scheduler, num_samples=evaluations, max_concurrent_trials=concurrency,
+            reuse_actors=scheduler is None, trial_name_creator=_trial_name, trial_dirname_creator=_trial_name,
         ),
         run_config=tune.RunConfig(
             name=f"session-{len(list((run_dir / 'tune').glob('session-*'))) + 1}",
@@ -177,6 +198,7 @@ def run_tune(trainable: Any, searcher: GasSearcher, *, evaluations: int, concurr
             verbose=0,
             log_to_file=False,
             checkpoint_config=tune.CheckpointConfig(checkpoint_at_end=False),
+            failure_config=tune.FailureConfig(max_failures=max_retries),
             callbacks=[_trial_registry()],
         ),
     )

@@ -25,11 +25,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--run", help="run name (default: <space>-<budgets>-<date>-<time>)")
     parser.add_argument("--runs-dir", help="where runs live (default: $GAS_RUNS_DIR or ./runs)")
-    parser.add_argument("--storage", help="Optuna storage URL (default: sqlite study.db in the run dir)")
-    parser.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else an embedded local Ray)")
+    parser.add_argument("--storage", help="Optuna storage URL, or journal:///shared/study.log (default: sqlite in the run dir)")
+    parser.add_argument("--address", help="Ray cluster: auto, HOST:PORT or ray://HOST:10001 (default: $RAY_ADDRESS, "
+                        "else an embedded local Ray)")
     parser.add_argument("--cpus-per-trial", type=float, default=1.0)
+    parser.add_argument("--gpus-per-trial", type=float, default=0.0)
     parser.add_argument("--concurrency", type=int, help="trials at once (default: cluster CPUs / cpus per trial)")
     parser.add_argument("--trial-timeout", type=float, metavar="SECONDS", help="fail a trial that runs longer")
+    parser.add_argument("--max-retries", type=int, default=1, help="re-runs of a trial whose worker died (default 1)")
+    parser.add_argument("--scheduler", default="fifo", choices=("fifo", "asha"),
+                        help="asha: stop weak training trials early (with --proxy train)")
+    parser.add_argument("--epochs", type=int, default=1, help="training epochs of --proxy train (default 1)")
+    parser.add_argument("--prescreen", metavar="PROXY", help="score this zero-cost proxy first; train only the best")
+    parser.add_argument("--prescreen-keep", type=float, default=0.5, help="fraction the prescreen trains (default 0.5)")
     parser.add_argument("--data", help="ImageFolder root: proxies score a real batch instead of noise")
     parser.add_argument("--batch-size", type=int, help="proxy batch size (default: the evaluators')")
     parser.add_argument("--img-size", type=int, default=224)
@@ -54,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
             space=args.space, budgets=args.budget, trials=args.trials or 50, objectives=args.objective,
             proxy=args.proxy, sampler=args.sampler, seed=args.seed, run=args.run, runs_dir=args.runs_dir,
             storage=args.storage, address=args.address, cpus_per_trial=args.cpus_per_trial,
-            concurrency=args.concurrency, trial_timeout=args.trial_timeout, data=args.data,
+            gpus_per_trial=args.gpus_per_trial, concurrency=args.concurrency, trial_timeout=args.trial_timeout,
+            max_retries=args.max_retries, scheduler=args.scheduler, epochs=args.epochs, prescreen=args.prescreen,
+            prescreen_keep=args.prescreen_keep, data=args.data,
             batch_size=args.batch_size, space_options={"img_size": args.img_size, "num_classes": args.num_classes},
             band=args.band, progress=not args.no_progress, command=shlex.join(["gas", *sys.argv[1:]]),
         )

@@ -1,0 +1,57 @@
+"""Running on a Ray cluster: where to connect, where results land, and token authentication.
+
+`gas search --address auto|HOST:PORT|ray://HOST:10001` (or $RAY_ADDRESS, which `ray job submit`
+sets for the job's driver) connects to a running cluster instead of starting an embedded Ray.
+
+Two things differ on a cluster and are checked here, each ending in one GasError line:
+
+* A Ray job runs its entrypoint in a temporary copy of `--working-dir`; a relative runs directory
+  would put the run there and lose it when the job ends, so a job needs an absolute `--runs-dir`
+  (or $GAS_RUNS_DIR) on storage every node and the user can read.
+* Ray 2.60 enables token authentication: `ray start --head` turns it on when `~/.ray/auth_token`
+  exists (or RAY_AUTH_MODE=token), and processes it starts inherit RAY_AUTH_MODE=token (so a job's
+  driver is already set). A client connecting to an explicit address does *not* turn it on by
+  itself (only `auto` does); it needs RAY_AUTH_MODE=token and the cluster's token in
+  ~/.ray/auth_token, $RAY_AUTH_TOKEN or $RAY_AUTH_TOKEN_PATH. gas passes the environment through
+  unchanged and says so when a connection is refused for authentication.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from gas.errors import GasError
+
+__all__ = ["AUTH_HINT", "check_runs_dir_for_job", "connect_error", "in_ray_job", "resolve_address"]
+
+AUTH_HINT = ("the cluster uses token authentication: export RAY_AUTH_MODE=token and make its token available "
+             "(~/.ray/auth_token, $RAY_AUTH_TOKEN or $RAY_AUTH_TOKEN_PATH; `ray get-auth-token` on the head prints it)")
+
+
+def resolve_address(address: str | None) -> str | None:
+    """The cluster to join: `address`, else $RAY_ADDRESS, else None (an embedded local Ray)."""
+    return address or os.environ.get("RAY_ADDRESS") or None
+
+
+def in_ray_job() -> bool:
+    """True inside the driver of a `ray job submit` job (the job supervisor sets this variable)."""
+    return "RAY_JOB_CONFIG_JSON_ENV_VAR" in os.environ
+
+
+def check_runs_dir_for_job(root: Path) -> None:
+    """GasError when a Ray job would write its run into the job's temporary working directory."""
+    if in_ray_job() and not root.is_absolute():
+        raise GasError(
+            f"runs directory {str(root)!r} is relative, and a Ray job runs in a temporary copy of its "
+            "working dir: pass an absolute --runs-dir (shared storage on a multi-node cluster) or set GAS_RUNS_DIR"
+        )
+
+
+def connect_error(address: str | None, error: BaseException) -> GasError:
+    """One line for a failed ray.init: with the token hint when authentication was the problem."""
+    text = " ".join(str(error).split())
+    where = f"the Ray cluster at {address}" if address else "a local Ray"
+    if "authenticat" in text.lower() or type(error).__name__ == "AuthenticationError":
+        return GasError(f"cannot reach {where}: {AUTH_HINT}")
+    return GasError(f"cannot start or reach {where}: {text[:200]}")
