@@ -11,8 +11,8 @@ every label always has the same choices, as Optuna's samplers require):
     depth_s{i}                      blocks per stage; stage 2 (the third) may be deep
     dim_mul_s{i}                    width multiplier from stage i-1 to i: 1, 1.5, 2, 2.5
     mlp_ratio_s{i}                  2, 3, 4
-    mask_unit_attn_s{i}             mask unit or global attention (asked only where mask units
-                                    survive the Q-pooling, otherwise global)
+    mask_unit_attn_s{i}             mask unit or global attention (asked only where a mask unit
+                                    still holds more than one token, otherwise global)
     embed_dim                       32 .. 192 step 16: the width scale, sampled last
 
 Every sample is valid by construction: the conditional choices above encode the geometry rules that
@@ -42,6 +42,17 @@ MLP_RATIOS = (2.0, 3.0, 4.0)
 DEPTH_RANGES = ((1, 3), (1, 4), (1, 16), (1, 4), (1, 4))  # by stage index
 EMBED_DIM_RANGE = (32, 192, 16)  # low, high, step
 Q_STRIDE = 2
+
+
+def mask_unit_attn_allowed(stage: int, q_pool: int, levels: int) -> bool:
+    """Whether mask unit attention is worth offering in `stage`.
+
+    After min(stage, q_pool) poolings a mask unit of q_stride**levels tokens per side keeps
+    q_stride**(levels - poolings) per side; at one token, "attention" only sees the token itself
+    (no mixing at all), so such stages are offered global attention only. Blueprints may still
+    ask for it (it is valid, just degenerate); the space does not propose it.
+    """
+    return min(stage, q_pool) < levels
 
 
 @register_space("hiera")
@@ -91,13 +102,12 @@ class HieraSpace(SearchSpace):
             "stages": [],
         }
         for i in range(num_stages):
-            pools_seen = min(i + 1 if i < num_stages - 1 else i, q_pool)
             structure["stages"].append(
                 {
                     "depth": trial.suggest_int(f"depth_s{i}", *DEPTH_RANGES[i]),
                     "dim_mul": trial.suggest_categorical(f"dim_mul_s{i}", DIM_MULS) if i else 1.0,
                     "mlp_ratio": trial.suggest_categorical(f"mlp_ratio_s{i}", MLP_RATIOS),
-                    "mask_unit_attn": pools_seen <= levels
+                    "mask_unit_attn": mask_unit_attn_allowed(i, q_pool, levels)
                     and trial.suggest_categorical(f"mask_unit_attn_s{i}", (True, False)),
                 }
             )
@@ -153,7 +163,7 @@ class HieraSpace(SearchSpace):
             for stride, q_pool, levels in itertools.product(
                 self._patch_strides(num_stages), range(1, num_stages), range(1, num_stages)
             ):
-                allowed = [min(i + 1 if i < num_stages - 1 else i, q_pool) <= levels for i in range(num_stages)]
+                allowed = [mask_unit_attn_allowed(i, q_pool, levels) for i in range(num_stages)]
                 for attn in itertools.product((True, False), repeat=sum(allowed)):
                     flags = iter(attn)
                     yield {

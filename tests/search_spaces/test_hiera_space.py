@@ -70,3 +70,14 @@ def test_presets_follow_the_space_options():
 def test_space_without_any_valid_network_is_a_user_error():
     with pytest.raises(GasError, match="img_size=30"):
         gas.get_space("hiera", img_size=30)
+
+
+def test_sampled_mask_unit_attention_always_mixes_several_tokens():
+    # A mask unit pooled down to one token would make attention see only the token itself.
+    space = gas.get_space("hiera")
+    for seed in range(300):
+        bp = space.random(seed)
+        for index, stage in enumerate(bp.stages):
+            if stage.mask_unit_attn:
+                tokens_per_side = bp.mask_unit_size // bp.q_stride ** bp.pools_before(index)
+                assert tokens_per_side >= 2, (seed, bp.describe())
