@@ -3,7 +3,8 @@
 `ScriptedEvaluator` misbehaves on purpose by call order across Ray workers (a file per call,
 claimed with O_EXCL): the first calls raise, return NaN or hang; later ones score normally.
 `SizeScore` scores a candidate by its parameter count after a short sleep, so with objectives
-proxy,params every evaluated trial is on the Pareto front and a kill lands mid-search.
+proxy,params every evaluated trial is on the Pareto front and a kill lands mid-search; `SlowScore`
+(2.5 s) keeps a trial's worker busy long enough to be killed.
 """
 
 from __future__ import annotations
@@ -62,6 +63,13 @@ class SizeScore(Evaluator):
         return {"size_score": float(sum(p.numel() for p in model.parameters()))}
 
 
+class SlowScore(SizeScore):
+    """The size score after `sleep_s` seconds: long enough to kill its worker mid-trial."""
+
+    name = "slow_score_test"
+    metrics = ("size_score",)
+
+
 def register(**scripted) -> None:
     """Register the test evaluators in this process and ship them to Ray workers by value."""
     import ray.cloudpickle
@@ -69,6 +77,7 @@ def register(**scripted) -> None:
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     register_evaluator(ScriptedEvaluator(**scripted))
     register_evaluator(SizeScore(sleep_s=1.0))
+    register_evaluator(SlowScore(sleep_s=2.5))
 
 
 def drive(runs_dir: str, name: str, trials: int) -> None:
