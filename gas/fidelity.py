@@ -6,7 +6,7 @@ Two mechanisms, both optional and independent:
   reports validation top-1 after every epoch; the trainable forwards each report to Tune
   (`ray.tune.report`), and Ray Tune's ASHAScheduler stops trials that trail their rung
   (grace period 1 epoch, reduction factor 2, max_t = E). A stopped trial is not a failure: the
-  generator is told its last reported metrics, marked `stopped_early = 1`.
+  generator is told its last reported metrics, marked `stopped_early = 1` (short of E epochs).
 * **Prescreen** (`--prescreen PROXY --prescreen-keep K`): a cheap-first cascade. Inside the trial the
   zero-cost proxy is scored first; when it falls below the running (1 - K) quantile of the proxy
   scores of the trials finished so far (passed in with each trial's config by the searcher), the
@@ -74,13 +74,16 @@ class PrescreenGate:
 
 
 def epoch_reporter(partial: Mapping[str, float], report: Callable[[dict[str, Any]], None],
-                   metrics_key: str) -> Callable[[dict[str, float]], None]:
+                   metrics_key: str, epochs: int) -> Callable[[dict[str, float]], None]:
     """The EvalContext.report callback: forward each epoch to Tune with every metric known so far,
-    so a trial ASHA stops still carries complete metrics (its last epoch's val top-1)."""
+    so a trial ASHA stops still carries complete metrics (its last epoch's val top-1), marked
+    `stopped_early = 1` when that epoch is short of `epochs` (ASHA also stops trials at max_t)."""
 
     def on_epoch(record: dict[str, float]) -> None:
         metrics = {**partial, ASHA_METRIC: float(record[ASHA_METRIC]), "epochs": float(record["epoch"]),
                    "train_s": float(record.get("train_s", 0.0))}
+        if record["epoch"] < epochs:
+            metrics["stopped_early"] = 1.0
         report({ASHA_TIME: float(record["epoch"]), ASHA_METRIC: metrics[ASHA_METRIC], metrics_key: metrics})
 
     return on_epoch

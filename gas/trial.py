@@ -113,7 +113,7 @@ def tune_trainable(config: dict[str, Any], *, space: SearchSpace, evaluators: Se
         partial.update(metrics)
         return gate(metrics) if gate is not None else None
 
-    ctx = replace(ctx, report=epoch_reporter(partial, tune.report, METRICS_KEY))
+    ctx = replace(ctx, report=epoch_reporter(partial, tune.report, METRICS_KEY, ctx.epochs))
     start = time.perf_counter()
     result = evaluate_or_error(space, blueprint, evaluators, ctx, timeout_s, after_each)
     if str(result.get(ERROR_KEY, "")).startswith("timeout"):

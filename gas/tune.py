@@ -125,9 +125,8 @@ class GasSearcher(_searcher_base()):
             self.generator.tell_failed(proposal, str(result[ERROR_KEY]))
         elif not _metrics_of(result):
             self.generator.tell_failed(proposal, "trial stopped before it reported any metrics")
-        else:  # a trial ASHA stopped reports no `gas_done`: its last epoch's metrics are told
-            stopped = {} if result.get("gas_done") else {"stopped_early": 1.0}
-            self.generator.tell(proposal, {**_metrics_of(result), **stopped})
+        else:  # a trial ASHA stopped: its last epoch's metrics (with stopped_early) are told
+            self.generator.tell(proposal, _metrics_of(result))
         _STARTED_TRIALS.pop(trial_id, None)
 
 

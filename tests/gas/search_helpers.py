@@ -4,7 +4,8 @@
 claimed with O_EXCL): the first calls raise, return NaN or hang; later ones score normally.
 `SizeScore` scores a candidate by its parameter count after a short sleep, so with objectives
 proxy,params every evaluated trial is on the Pareto front and a kill lands mid-search; `SlowScore`
-(2.5 s) keeps a trial's worker busy long enough to be killed.
+(2.5 s) keeps a trial's worker busy long enough to be killed. `EpochScore` reports per epoch like
+short training does, for ASHA.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from evaluators import EvaluationError, Tier, register_evaluator
+from evaluators import EvaluationError, Tier
 from evaluators.base import Evaluator
 
 TINY = {"img_size": 32, "num_classes": 10}
@@ -70,6 +71,32 @@ class SlowScore(SizeScore):
     metrics = ("size_score",)
 
 
+class EpochScore(Evaluator):
+    """A stand-in for short training: reports a per-blueprint accuracy after each of `ctx.epochs`
+    epochs (rising with the epoch), a few tenths of a second apart, as the train evaluator does."""
+
+    name = "epoch_score_test"
+    tier = Tier.TRAINING
+    metrics = ("val_top1", "epochs", "train_s")
+
+    def evaluate(self, model, blueprint, ctx):
+        final = int(blueprint.arch_id[:6], 16) / 16**6
+        for epoch in range(1, ctx.epochs + 1):
+            time.sleep(0.3)
+            if ctx.report is not None:
+                ctx.report({"epoch": float(epoch), "val_top1": final * epoch / ctx.epochs, "train_s": 0.3 * epoch})
+        return {"val_top1": final, "epochs": float(ctx.epochs), "train_s": 0.3 * ctx.epochs}
+
+
+def register_evaluator(evaluator, name: str | None = None):
+    """The registry's register, optionally under another name (one class, several settings)."""
+    from evaluators import register_evaluator as register_one
+
+    if name is not None:
+        evaluator.name = name
+    return register_one(evaluator)
+
+
 def register(**scripted) -> None:
     """Register the test evaluators in this process and ship them to Ray workers by value."""
     import ray.cloudpickle
@@ -78,6 +105,8 @@ def register(**scripted) -> None:
     register_evaluator(ScriptedEvaluator(**scripted))
     register_evaluator(SizeScore(sleep_s=1.0))
     register_evaluator(SlowScore(sleep_s=2.5))
+    register_evaluator(EpochScore())
+    register_evaluator(SizeScore(sleep_s=0.0), name="size_now_test")
 
 
 def drive(runs_dir: str, name: str, trials: int) -> None:
