@@ -43,7 +43,9 @@ def evaluate_candidate(
 
     if ctx.threads:
         torch.set_num_threads(int(ctx.threads))
-    model = space.build(blueprint)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(ctx.seed)  # the same weights whatever the worker ran before (reused actors)
+        model = space.build(blueprint)
     metrics: dict[str, float] = {}
     for evaluator in sorted(evaluators, key=lambda e: e.tier):
         with latency_section() if evaluator.tier == Tier.MEASURED else nullcontext():

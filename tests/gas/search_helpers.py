@@ -65,10 +65,20 @@ class SizeScore(Evaluator):
 
 
 class SlowScore(SizeScore):
-    """The size score after `sleep_s` seconds: long enough to kill its worker mid-trial."""
+    """The size score after `sleep_s` seconds: long enough to kill its worker mid-trial. With
+    `pid_dir`, each evaluation first leaves a file named after its worker's pid there."""
 
     name = "slow_score_test"
     metrics = ("size_score",)
+
+    def __init__(self, sleep_s: float = 2.5, pid_dir: str = ""):
+        super().__init__(sleep_s)
+        self.pid_dir = pid_dir
+
+    def evaluate(self, model, blueprint, ctx):
+        if self.pid_dir:
+            (Path(self.pid_dir) / f"{os.getpid()}-{time.time_ns()}").touch()
+        return super().evaluate(model, blueprint, ctx)
 
 
 class EpochScore(Evaluator):
@@ -95,6 +105,12 @@ def register_evaluator(evaluator, name: str | None = None):
     if name is not None:
         evaluator.name = name
     return register_one(evaluator)
+
+
+def register_slow(pid_dir: str) -> None:
+    """Register the slow score reporting its worker pids to `pid_dir` (see test_fault_tolerance)."""
+    register()
+    register_evaluator(SlowScore(sleep_s=2.5, pid_dir=pid_dir))
 
 
 def register(**scripted) -> None:

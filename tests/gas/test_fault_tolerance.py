@@ -1,8 +1,7 @@
 """A Ray worker killed (SIGKILL) in the middle of a trial: the trial is retried or failed, the search ends.
 
-The search runs in this process on the test session's Ray; a watcher thread finds the first worker
-process executing a trial (its process title is `ray::ImplicitFunc.train` while Tune's function
-trainable runs) and kills it. `--max-retries 1` (the default) re-runs the trial, `0` fails it with
+The search runs in this process on the test session's Ray; a watcher thread kills the worker process
+of the first evaluation (the slow test score names its pid as it starts). `--max-retries 1` (the default) re-runs the trial, `0` fails it with
 the reason Tune saw. (A killed *driver* and `--resume` are covered by test_search_resume.py.)
 """
 
@@ -19,43 +18,35 @@ import search_helpers
 
 from gas.orchestrate import search
 
-TRIAL_TITLE = b"ray::ImplicitFunc.train"
-
-
-def trial_workers() -> list[int]:
-    """Pids of Ray workers executing a Tune function trial right now."""
-    pids = []
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and (proc / "cmdline").read_bytes().startswith(TRIAL_TITLE):
-                pids.append(int(proc.name))
-        except OSError:
-            continue
-    return pids
-
 
 class WorkerKiller(threading.Thread):
-    """Kills the first trial worker it sees, once, 1 s into its trial; `killed` is its pid."""
+    """Kills the worker of the first evaluation, once, 0.8 s into its 2.5 s score; `killed` is its pid.
 
-    def __init__(self, timeout_s: float = 60.0):
+    The slow score leaves a `<pid>-<ns>` file in `pid_dir` as it starts, so the kill always lands
+    inside a trial (not on an idle, reusable actor between trials).
+    """
+
+    def __init__(self, pid_dir: Path, timeout_s: float = 60.0):
         super().__init__(daemon=True)
-        self.timeout_s, self.killed = timeout_s, None
+        self.pid_dir, self.timeout_s, self.killed = pid_dir, timeout_s, None
 
     def run(self) -> None:
         deadline = time.time() + self.timeout_s
-        while self.killed is None and time.time() < deadline:
-            pids = trial_workers()
-            if pids:
-                time.sleep(1.0)  # mid-trial: the slow score sleeps 2.5 s
-                if pids[0] in trial_workers():
-                    os.kill(pids[0], signal.SIGKILL)
-                    self.killed = pids[0]
+        while time.time() < deadline:
+            started = sorted(self.pid_dir.iterdir(), key=lambda p: int(p.name.split("-")[1]))
+            if started:
+                time.sleep(0.8)
+                self.killed = int(started[0].name.split("-")[0])
+                os.kill(self.killed, signal.SIGKILL)
+                return
             time.sleep(0.05)
 
 
 def run_with_a_killed_worker(tmp_path: Path, name: str, max_retries: int) -> tuple[object, list[dict], int | None]:
-    search_helpers.register()
-    killer = WorkerKiller()
+    pid_dir = tmp_path / "pids"
+    pid_dir.mkdir()
+    search_helpers.register_slow(str(pid_dir))
+    killer = WorkerKiller(pid_dir)
     killer.start()
     result = search(space="hiera", space_options=search_helpers.TINY, budgets={"flops": "20M"}, trials=4,
                     proxy="slow_score_test", run=name, runs_dir=tmp_path, concurrency=2, progress=False,
