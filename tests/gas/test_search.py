@@ -44,7 +44,8 @@ def test_every_evaluated_blueprint_is_within_budget(finished):
     for record in evaluated:
         blueprint = Blueprint.model_validate(record["blueprint"])
         assert blueprint.arch_id == record["arch_id"]
-        assert 0.6 * BUDGET <= record["metrics"]["macs"] <= BUDGET
+        # MACs is an objective here, so the band is open: any use of the budget, never over it.
+        assert 0 < record["metrics"]["macs"] <= BUDGET
     assert len({r["arch_id"] for r in evaluated}) == len(evaluated)
 
 
