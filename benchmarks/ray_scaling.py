@@ -1,0 +1,138 @@
+"""Ray scaling: the same proxy evaluations at concurrency 1 and 2, and gas + Ray overhead per trial.
+
+    python benchmarks/ray_scaling.py [--blueprints 6] [--batch-size 8]
+
+A fixed list of turbovit_ref-size blueprints (224 px, grad_norm proxy, >= 2 s each on one thread)
+runs through gas's own Tune trainable (`gas.trial.tune_trainable`, one CPU and one torch thread per
+trial) on an embedded Ray, once with one trial at a time and once with two. The trainable returns
+`gas_eval_s`, the evaluation's own time, so
+
+    overhead per trial = (wall - sum(eval_s) / concurrency) / trials
+    scaling efficiency = T1 / (2 * T2)
+
+The same evaluations in 1 and 2 plain processes (no Ray, no gas orchestration) give the machine's
+own ceiling: two single-threaded trials on this 2-vCPU VM do not run at twice the speed of one.
+Writes benchmarks/results/ray_scaling.{json,md}; the load average is recorded with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def blueprints(count: int) -> list[str]:
+    """`count` distinct turbovit_ref variants (depth of stage 3 varied), as canonical JSON."""
+    from search_spaces import get_space
+
+    space = get_space("hiera")
+    ref = space.preset("turbovit_ref")
+    out = []
+    for index in range(count):
+        stages = [dict(s) for s in ref.model_dump()["stages"]]
+        stages[2]["depth"] = max(1, stages[2]["depth"] - index % 4)
+        out.append(type(ref).model_validate({**ref.model_dump(), "stages": stages}).canonical_json())
+    return out
+
+
+def run(configs: list[str], concurrency: int, batch_size: int, storage: Path) -> dict:
+    """Wall time and per-trial evaluator times of one Tune run over `configs`."""
+    from ray import tune
+
+    import evaluators as ev
+    from gas.trial import tune_trainable
+    from search_spaces import get_space
+
+    trainable = tune.with_parameters(tune_trainable, space=get_space("hiera"), evaluators=[ev.get_evaluator("grad_norm")],
+                                     ctx=ev.EvalContext(threads=1, batch_size=batch_size))
+    tuner = tune.Tuner(
+        tune.with_resources(trainable, {"cpu": 1}),
+        param_space={"number": 0, "blueprint": tune.grid_search(configs)},
+        tune_config=tune.TuneConfig(max_concurrent_trials=concurrency, reuse_actors=True),
+        run_config=tune.RunConfig(name=f"c{concurrency}", storage_path=str(storage), verbose=0, log_to_file=False),
+    )
+    start = time.perf_counter()
+    results = tuner.fit()
+    wall = time.perf_counter() - start
+    evals = [r.metrics["gas_eval_s"] for r in results if r.metrics and "gas_error" not in r.metrics]
+    overhead = (wall - sum(evals) / concurrency) / len(configs)
+    return {"concurrency": concurrency, "trials": len(configs), "completed": len(evals), "wall_s": wall,
+            "eval_s_mean": sum(evals) / max(1, len(evals)), "overhead_per_trial_s": overhead,
+            "overhead_fraction": overhead * len(configs) / (wall * concurrency)}
+
+
+def _evaluate(args: tuple[str, int]) -> float:
+    """One evaluation in a plain process (no Ray): the machine's own scaling ceiling."""
+    import torch
+
+    import evaluators as ev
+    from gas.blueprint import Blueprint
+    from gas.trial import evaluate_candidate
+    from search_spaces import get_space
+
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    evaluate_candidate(get_space("hiera"), Blueprint.model_validate_json(args[0]), [ev.get_evaluator("grad_norm")],
+                       ev.EvalContext(threads=1, batch_size=args[1]))
+    return time.perf_counter() - start
+
+
+def raw(configs: list[str], workers: int, batch_size: int) -> float:
+    """Wall time of the same evaluations in `workers` plain processes (pool start-up excluded)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers) as pool:
+        list(pool.map(_evaluate, [(configs[0], batch_size)] * workers))  # warm-up: imports
+        start = time.perf_counter()
+        list(pool.map(_evaluate, [(c, batch_size) for c in configs]))
+        return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--blueprints", type=int, default=6)
+    parser.add_argument("--batch-size", type=int, default=8)
+    args = parser.parse_args()
+    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
+    import ray
+
+    load_before = os.getloadavg()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    storage = Path(f"/tmp/gas-ray-scaling-{os.getpid()}")
+    configs = blueprints(args.blueprints)
+    run(configs[:2], 2, args.batch_size, storage)  # warm-up: imports and worker start-up in both slots
+    one, two = run(configs, 1, args.batch_size, storage), run(configs, 2, args.batch_size, storage)
+    ray.shutdown()
+    raw1, raw2 = raw(configs, 1, args.batch_size), raw(configs, 2, args.batch_size)
+    report = {"runs": [one, two], "scaling_efficiency": one["wall_s"] / (2 * two["wall_s"]),
+              "raw_wall_s": [raw1, raw2], "raw_scaling_efficiency": raw1 / (2 * raw2),
+              "load_before": load_before, "load_after": os.getloadavg(), "cpus": os.cpu_count(),
+              "proxy": "grad_norm", "img_size": 224, "batch_size": args.batch_size}
+    write(report)
+
+
+def write(report: dict) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "ray_scaling.json").write_text(json.dumps(report, indent=2) + "\n")
+    rows = "\n".join(
+        f"| {r['concurrency']} | {r['completed']}/{r['trials']} | {r['wall_s']:.1f} | {r['eval_s_mean']:.2f} | "
+        f"{r['overhead_per_trial_s']:.2f} | {100 * r['overhead_fraction']:.1f}% |" for r in report["runs"])
+    text = (f"# Ray scaling (grad_norm at 224 px, turbovit_ref-size blueprints, batch {report['batch_size']})\n\n"
+            f"{report['cpus']} cores; load average before {report['load_before'][0]:.2f}, after {report['load_after'][0]:.2f}.\n\n"
+            "| concurrency | trials | wall (s) | eval per trial (s) | overhead per trial (s) | overhead share |\n"
+            f"|---:|---:|---:|---:|---:|---:|\n{rows}\n\n"
+            f"Scaling efficiency T1 / (2 T2): **{100 * report['scaling_efficiency']:.0f}%**. The same evaluations "
+            f"in plain processes without Ray (the machine's ceiling): {report['raw_wall_s'][0]:.1f} s and "
+            f"{report['raw_wall_s'][1]:.1f} s, efficiency {100 * report['raw_scaling_efficiency']:.0f}%.\n")
+    (RESULTS / "ray_scaling.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
