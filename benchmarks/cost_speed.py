@@ -100,8 +100,10 @@ def write_report(report: dict) -> None:
     lines = [
         "# Analytic cost vs fvcore tracing",
         "",
-        f"Machine: {machine_line(report['machine'])}. {report['blueprints']} random hiera blueprints at "
-        f"{report['img_size']} px (<= {report['max_gmacs']} GMACs), {report['traced_blueprints']} of them traced.",
+        (
+            f"Machine: {machine_line(report['machine'])}. {report['blueprints']} random hiera blueprints at "
+            f"{report['img_size']} px (<= {report['max_gmacs']} GMACs), {report['traced_blueprints']} of them traced."
+        ),
         "",
         "| measure | value |",
         "|---|---|",
