@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gas.errors import GasError
+from gas.errors import GasError, one_line
 
 __all__ = ["ImageData", "clear_cache", "load_image_folder", "random_batch"]
 
@@ -106,7 +106,7 @@ def _read_split(folder: Path) -> tuple[tuple[str, ...], torch.Tensor, torch.Tens
     try:
         dataset = ImageFolder(str(folder))
     except (FileNotFoundError, RuntimeError) as error:
-        raise GasError(f"{folder}: {' '.join(str(error).split())}") from error
+        raise GasError(f"{folder}: {one_line(error)}") from error
     _check_class_folders(folder, dataset.classes, dataset.targets)
     arrays = [np.asarray(dataset.loader(p).convert("RGB")) for p, _ in dataset.samples]
     sizes = {a.shape for a in arrays}

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from gas.errors import GasError
+from gas.errors import one_line as fold_error
 
 COMMAND_MODULES = ("gas.commands.cost", "gas.commands.export", "gas.commands.calibrate", "gas.commands.search", "gas.commands.show", "gas.commands.bench")
 USAGE_ERROR = 2
@@ -50,8 +51,7 @@ def one_line(error: BaseException) -> str:
     if isinstance(error, ValidationError):
         parts = [f"{'.'.join(map(str, e['loc'])) or error.title}: {e['msg']}" for e in error.errors()]
         return "invalid blueprint: " + "; ".join(parts)
-    text = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
-    return " ".join(str(text).split())
+    return fold_error(error)
 
 
 def _version() -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gas.errors import GasError
+from gas.errors import GasError, one_line
 
 __all__ = ["AUTH_HINT", "check_runs_dir_for_job", "connect_error", "in_ray_job", "resolve_address"]
 
@@ -50,7 +50,7 @@ def check_runs_dir_for_job(root: Path) -> None:
 
 def connect_error(address: str | None, error: BaseException) -> GasError:
     """One line for a failed ray.init: with the token hint when authentication was the problem."""
-    text = " ".join(str(error).split())
+    text = one_line(error)
     where = f"the Ray cluster at {address}" if address else "a local Ray"
     if "authenticat" in text.lower() or type(error).__name__ == "AuthenticationError":
         return GasError(f"cannot reach {where}: {AUTH_HINT}")

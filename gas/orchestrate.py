@@ -27,7 +27,7 @@ from gas import runs
 from gas.budget import Budgets, format_budget
 from gas.cluster import check_runs_dir_for_job
 from gas.config import SearchConfig, make_config
-from gas.errors import GasError
+from gas.errors import GasError, one_line
 from gas.fidelity import Prescreen
 from gas.generator import Generator, make_sampler
 from gas.objectives import Objectives
@@ -135,7 +135,7 @@ class _Setup:
         try:
             self.space = get_space(config.space, **config.space_options)
         except (KeyError, TypeError) as error:
-            raise GasError(_first_line(error)) from None
+            raise GasError(one_line(error)) from None
         self.budgets = Budgets(config.budgets)
         self.budgets.check_reachable(self.space)
         self.evaluators, self.objectives = _resolve_evaluators(config, self.budgets)
@@ -163,7 +163,7 @@ class _Setup:
         except KeyError:
             raise GasError(f"run {run_dir.name}: its storage {url} holds no study {run_dir.name!r}; it cannot be resumed") from None
         except Exception as error:  # noqa: BLE001 - SQLAlchemy/URL errors vary by backend
-            raise GasError(f"cannot open Optuna storage {url!r}: {_first_line(error)[:200]}") from None
+            raise GasError(f"cannot open Optuna storage {url!r}: {one_line(error)[:200]}") from None
 
     def execute(self, run_dir: Path, study: optuna.Study, *, progress: bool) -> SearchResult:
         from gas.progress import SearchProgress
@@ -210,7 +210,7 @@ class _Setup:
                              scheduler=asha_scheduler(self.config.epochs) if self.config.scheduler == "asha" else None)
                     return
                 except Exception as error:  # noqa: BLE001 - e.g. Ray's OOM killer ends fit() itself
-                    generator.fail_in_flight(f"Tune stopped: {_first_line(error)[:300]}")
+                    generator.fail_in_flight(f"Tune stopped: {one_line(error)[:300]}")
                     remaining = self.config.trials - generator.evaluations()
                     if remaining <= 0:
                         return
@@ -314,7 +314,3 @@ def _finish(run_dir: Path, study: optuna.Study, config: dict, objectives: Object
 def _budget_tags(config: SearchConfig) -> dict[str, str]:
     return {name: format_budget(name, limit) for name, limit in config.budgets.items()}
 
-
-def _first_line(error: BaseException) -> str:
-    text = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
-    return " ".join(str(text).split())

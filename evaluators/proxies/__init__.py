@@ -23,7 +23,7 @@ from evaluators.proxies.state import (
 )
 from evaluators.proxies.vit import dss
 from evaluators.proxies.zico import zico
-from gas.errors import GasError
+from gas.errors import GasError, one_line
 
 __all__ = ["BASELINES", "PROXIES", "ProxyFn", "list_proxies", "proxy_score"]
 
@@ -68,5 +68,5 @@ def proxy_score(
         try:
             score = PROXIES[name](model, inputs, targets)
         except RuntimeError as error:
-            raise EvaluationError(f"proxy {name} failed: {' '.join(str(error).split())[:200]}") from error
+            raise EvaluationError(f"proxy {name} failed: {one_line(error)[:200]}") from error
     return check_finite(name, score)
