@@ -3,6 +3,8 @@
 Timing rules, because a latency figure is only worth what its conditions are:
   * `torch.inference_mode`, eval mode, a fixed thread count (restored afterwards);
   * warm-up calls first (allocator, oneDNN/cuDNN kernel choice, `torch.compile`);
+  * freed CPU memory stays in the process heap (`evaluators.allocator.keep_heap`), so calls do not
+    pay the host's page-fault cost, the largest source of spread on a virtual machine;
   * on CUDA every timed call is bracketed by `torch.cuda.synchronize()`;
   * the median of the repeats is reported with its interquartile range, and the result names
     the device, threads, dtype and batch it was taken on.
@@ -18,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from evaluators.allocator import keep_heap
 from evaluators.threads import thread_count
 from gas.errors import GasError
 
@@ -76,6 +79,7 @@ def measure_latency(
     first = next(model.parameters(), None)
     home = (first.device, first.dtype) if first is not None else (torch.device("cpu"), torch.float32)
     was_training = model.training
+    keep_heap()
     with thread_count(threads) as used_threads:
         try:
             runner, x = _prepare(model, input_size, batch_size, device, dtype, channels_last, compile)

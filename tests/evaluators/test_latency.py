@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import platform
+import resource
+
 import pytest
 import torch
 
 import gas
 from evaluators import LatencyResult
+from evaluators.allocator import keep_heap
 from evaluators.latency import measure_throughput
 from gas.errors import GasError
 
@@ -53,3 +57,15 @@ def test_bad_arguments_are_user_errors(tiny_cnn):
         gas.measure_latency(tiny_cnn, (3, 8, 8), threads=0)
     with pytest.raises(GasError, match="unsupported device"):
         gas.measure_latency(tiny_cnn, (3, 8, 8), device="tpu")
+
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+def test_keep_heap_reuses_freed_memory_without_page_faults():
+    assert keep_heap()
+    pages = 4 * 1024 * 1024 // resource.getpagesize()  # one 4 MiB tensor
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(50):
+        torch.empty(pages * resource.getpagesize(), dtype=torch.uint8).fill_(1)
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+    assert faults < 3 * pages  # glibc's default mmap/munmap would fault every page every time: 50x
