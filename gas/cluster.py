@@ -3,6 +3,12 @@
 `gas search --address auto|HOST:PORT|ray://HOST:10001` (or $RAY_ADDRESS, which `ray job submit`
 sets for the job's driver) connects to a running cluster instead of starting an embedded Ray.
 
+Before `ray.init`, an explicit `HOST:PORT` or `ray://HOST:PORT` is probed with a plain TCP connect
+bounded by $GAS_CONNECT_TIMEOUT seconds (default 15): Ray 2.60 has no connect timeout of its own
+(against a closed port its GCS client was still retrying after 4 minutes; Ray Client gives up after
+about 30 s). A port that accepts but is not Ray is still left to Ray's own errors (about 20-35 s).
+`auto` is left to Ray, which fails at once when no local cluster is running.
+
 Two things differ on a cluster and are checked here, each ending in one GasError line:
 
 * A Ray job runs its entrypoint in a temporary copy of `--working-dir`; a relative runs directory
@@ -19,11 +25,15 @@ Two things differ on a cluster and are checked here, each ending in one GasError
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 from gas.errors import GasError, one_line
 
-__all__ = ["AUTH_HINT", "check_runs_dir_for_job", "connect_error", "in_ray_job", "resolve_address"]
+__all__ = ["AUTH_HINT", "CONNECT_TIMEOUT_S", "check_reachable", "check_runs_dir_for_job", "connect_error",
+           "connect_timeout", "host_port", "in_ray_job", "resolve_address"]
+
+CONNECT_TIMEOUT_S = 15.0  # how long a cluster's port may take to accept a connection; $GAS_CONNECT_TIMEOUT overrides
 
 AUTH_HINT = ("the cluster uses token authentication: export RAY_AUTH_MODE=token and make its token available "
              "(~/.ray/auth_token, $RAY_AUTH_TOKEN or $RAY_AUTH_TOKEN_PATH; `ray get-auth-token` on the head prints it)")
@@ -55,3 +65,47 @@ def connect_error(address: str | None, error: BaseException) -> GasError:
     if "authenticat" in text.lower() or type(error).__name__ == "AuthenticationError":
         return GasError(f"cannot reach {where}: {AUTH_HINT}")
     return GasError(f"cannot start or reach {where}: {text[:200]}")
+
+
+def connect_timeout() -> float:
+    """Seconds a cluster's port may take to answer: $GAS_CONNECT_TIMEOUT, else CONNECT_TIMEOUT_S."""
+    value = os.environ.get("GAS_CONNECT_TIMEOUT", "").strip()
+    if not value:
+        return CONNECT_TIMEOUT_S
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise GasError(f"GAS_CONNECT_TIMEOUT={value!r} must be a positive number of seconds")
+    return seconds
+
+
+def host_port(address: str) -> tuple[str, int] | None:
+    """(host, port) of `HOST:PORT` or `ray://HOST:PORT`; None for what Ray resolves itself (auto, no port)."""
+    target = address.removeprefix("ray://")
+    host, _, port = target.rpartition(":")
+    host = host.strip("[]")  # [::1]:6379
+    if "://" in target or not host or not port.isdigit():
+        return None
+    return host, int(port)
+
+
+def check_reachable(address: str | None, timeout_s: float | None = None) -> None:
+    """GasError, within `timeout_s` (default: connect_timeout()), when `address` does not accept a TCP connection.
+
+    Only the port is checked: a port that answers but is not Ray is left to Ray's own errors.
+    """
+    target = host_port(address) if address else None
+    if target is None:
+        return
+    timeout_s = connect_timeout() if timeout_s is None else timeout_s
+    try:
+        socket.create_connection(target, timeout=timeout_s).close()
+    except TimeoutError:
+        reason = f"no answer within {timeout_s:g} s (set $GAS_CONNECT_TIMEOUT to wait longer)"
+    except OSError as error:
+        reason = error.strerror or one_line(error)
+    else:
+        return
+    raise GasError(f"cannot reach the Ray cluster at {address}: {reason}; is the head node up and the port open?")

@@ -7,8 +7,9 @@
     gas search --resume hiera-flops1G-20261121-1830                  # continue after a crash
 
 Everything a user can get wrong (budgets, space, proxy, data folder, run name, storage URL) is
-checked before any work, ending in one GasError line. The Optuna storage is the source of truth;
-a resumed run rebuilds its state from it (see `Generator`).
+checked before any work, ending in one GasError line. Ray is connected next, before the run
+directory is made, so a cluster that cannot be reached leaves no run behind. The Optuna storage is
+the source of truth; a resumed run rebuilds its state from it (see `Generator`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,15 +98,18 @@ def search(
     check_runs_dir_for_job(runs.runs_root(runs_dir))
     setup = _Setup(config)
     name = config.run if config.run is not None else runs.new_run_name(config.space, _budget_tags(config), runs_dir)
-    run_dir = runs.create_run(name, runs_dir)
-    try:
-        study = setup.open_study(run_dir, create=True)
-    except GasError:
-        shutil.rmtree(run_dir, ignore_errors=True)
-        raise
-    config = config.model_copy(update={"run": name})
-    runs.write_config(run_dir, config.model_dump(mode="json"))
-    return setup.execute(run_dir, study, progress=progress)
+    runs.check_new_run(name, runs_dir)
+    setup.check_storage(name)
+    with setup.ray():  # before the run dir: a cluster that cannot be reached leaves no run behind
+        run_dir = runs.create_run(name, runs_dir)
+        try:
+            study = setup.open_study(run_dir, create=True)
+        except GasError:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise
+        config = config.model_copy(update={"run": name})
+        runs.write_config(run_dir, config.model_dump(mode="json"))
+        return setup.execute(run_dir, study, progress=progress)
 
 
 def resume(name: str, *, runs_dir: str | os.PathLike | None = None, trials: int | None = None,
@@ -119,10 +124,12 @@ def resume(name: str, *, runs_dir: str | os.PathLike | None = None, trials: int 
         raise GasError(f"{run_dir / runs.CONFIG_FILE} is corrupt ({type(error).__name__}); the run cannot be resumed") from None
     updates = {k: v for k, v in {"trials": trials, "address": address}.items() if v is not None}
     config = config.model_copy(update=updates)
-    if updates:
-        runs.write_config(run_dir, config.model_dump(mode="json"))
     setup = _Setup(config)
-    return setup.execute(run_dir, setup.open_study(run_dir, create=False), progress=progress)
+    study = setup.open_study(run_dir, create=False)
+    with setup.ray():  # before the config is rewritten: an address that cannot be reached is not saved
+        if updates:
+            runs.write_config(run_dir, config.model_dump(mode="json"))
+        return setup.execute(run_dir, study, progress=progress)
 
 
 class _Setup:
@@ -143,6 +150,35 @@ class _Setup:
         if config.data is not None and not Path(config.data).is_dir():
             raise GasError(f"data folder {config.data} does not exist (expected an ImageFolder root)")
         _check_fidelity(config, self.evaluators[0])
+        self.session: Any = None  # gas.tune.RaySession while connected
+
+    @contextmanager
+    def ray(self) -> Iterator[Any]:
+        """The Ray session the trials run on: the one already open (`search` connects before it makes
+        the run dir), else a new one for as long as the block runs. Yields a gas.tune.RaySession."""
+        if self.session is not None:
+            yield self.session
+            return
+        from gas.tune import ray_session
+
+        with ray_session(self.config.address) as session:
+            self.session = session
+            try:
+                yield session
+            finally:
+                self.session = None
+
+    def check_storage(self, name: str) -> None:
+        """Open a --storage URL before Ray starts, so a bad URL or a taken study name costs nothing."""
+        url = self.config.storage
+        if url is None:
+            return  # SQLite in the run dir, which does not exist yet
+        try:
+            taken = name in optuna.get_all_study_names(runs.open_storage(url))
+        except Exception as error:  # noqa: BLE001 - SQLAlchemy/URL errors vary by backend
+            raise _storage_error(url, error) from None
+        if taken:
+            raise _taken_error(url, name)
 
     def open_study(self, run_dir: Path, *, create: bool) -> optuna.Study:
         """The run's Optuna study (SQLite in the run dir unless a storage URL was given)."""
@@ -159,11 +195,11 @@ class _Setup:
             study.sampler = make_sampler(self.config.sampler, seed=self.config.seed + len(study.trials))
             return study
         except optuna.exceptions.DuplicatedStudyError:
-            raise GasError(f"storage {url} already holds a study named {run_dir.name!r}; pick another --run") from None
+            raise _taken_error(url, run_dir.name) from None
         except KeyError:
             raise GasError(f"run {run_dir.name}: its storage {url} holds no study {run_dir.name!r}; it cannot be resumed") from None
         except Exception as error:  # noqa: BLE001 - SQLAlchemy/URL errors vary by backend
-            raise GasError(f"cannot open Optuna storage {url!r}: {one_line(error)[:200]}") from None
+            raise _storage_error(url, error) from None
 
     def execute(self, run_dir: Path, study: optuna.Study, *, progress: bool) -> SearchResult:
         from gas.progress import SearchProgress
@@ -191,15 +227,16 @@ class _Setup:
         from gas.fidelity import asha_scheduler
         from gas.latency_slot import start_latency_lock
         from gas.trial import tune_trainable
-        from gas.tune import ray_session, run_tune
+        from gas.tune import run_tune
 
         screen = self.prescreen
         trainable = tune.with_parameters(
             tune_trainable, space=self.space, evaluators=self.evaluators + ([screen] if screen else []),
             ctx=self._context(), timeout_s=self.config.trial_timeout,
             prescreen=(screen.metrics[0], screen.higher_is_better) if screen else None)
-        with ray_session(self.config.address, run_dir) as cluster_cpus:
-            concurrency = self.config.concurrency or max(1, int(cluster_cpus // self.config.cpus_per_trial))
+        with self.ray() as session:
+            session.record(run_dir)
+            concurrency = self.config.concurrency or max(1, int(session.cpus // self.config.cpus_per_trial))
             if any(e.name in ("latency", "throughput") for e in self.evaluators):
                 start_latency_lock()  # timings one at a time, cluster-wide (gas/latency_slot.py)
             for _ in range(MAX_TUNE_RESTARTS + 1):
@@ -309,6 +346,14 @@ def _finish(run_dir: Path, study: optuna.Study, config: dict, objectives: Object
     best = max(entries, key=lambda e: sign * e["metrics"][objectives.keys[0]], default=None)
     return SearchResult(run_dir=run_dir, pareto=entries, best=best, evaluations=generator.evaluations(),
                         objectives=objectives, study=study)
+
+
+def _storage_error(url: str, error: BaseException) -> GasError:
+    return GasError(f"cannot open Optuna storage {url!r}: {one_line(error)[:200]}")
+
+
+def _taken_error(url: str, name: str) -> GasError:
+    return GasError(f"storage {url} already holds a study named {name!r}; pick another --run")
 
 
 def _budget_tags(config: SearchConfig) -> dict[str, str]:

@@ -32,6 +32,7 @@ from gas.errors import GasError
 __all__ = [
     "ParetoEntry",
     "append_trial",
+    "check_new_run",
     "create_run",
     "journal_path",
     "list_runs",
@@ -146,12 +147,18 @@ def new_run_name(space: str, budgets: Mapping[str, str], runs_dir: str | os.Path
     return check_run_name(name)
 
 
-def create_run(name: str, runs_dir: str | os.PathLike | None = None) -> Path:
-    """A new, empty run directory; GasError if the name is taken (resume it instead)."""
+def check_new_run(name: str, runs_dir: str | os.PathLike | None = None) -> Path:
+    """The path a new run `name` would get; GasError if the name is taken (resume it instead)."""
     root = runs_root(runs_dir)
     path = root / check_run_name(name)
     if path.exists():
         raise GasError(f"run {name!r} already exists in {root}/; resume it with --resume {name} or pick another --run")
+    return path
+
+
+def create_run(name: str, runs_dir: str | os.PathLike | None = None) -> Path:
+    """A new, empty run directory; GasError if the name is taken (resume it instead)."""
+    path = check_new_run(name, runs_dir)
     try:
         path.mkdir(parents=True)
     except OSError as error:

@@ -13,52 +13,70 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gas.cluster import connect_error, resolve_address
+from gas.cluster import check_reachable, connect_error, resolve_address
 from gas.fidelity import Prescreen
 from gas.generator import Generator, Proposal
 from gas.trial import ERROR_KEY, METRICS_KEY, NO_RETRY_KEY
 
-__all__ = ["RAY_SESSION_FILE", "GasSearcher", "ray_session", "run_tune"]
+__all__ = ["RAY_SESSION_FILE", "GasSearcher", "RaySession", "ray_session", "run_tune"]
 
 RAY_SESSION_FILE = "ray_session.json"
 
 
+@dataclass(frozen=True)
+class RaySession:
+    """The Ray a search runs on: its CPUs, and the session directory of an embedded Ray gas started."""
+
+    cpus: float
+    session_dir: str | None = None  # None on a cluster, or a Ray this process had initialised before
+
+    def record(self, run_dir: Path) -> None:
+        """Write the embedded Ray's session directory to the run dir, so the processes of a driver that
+        was killed can be found and stopped without touching any other Ray."""
+        if self.session_dir is not None:
+            data = {"session_dir": self.session_dir, "driver_pid": os.getpid()}
+            (run_dir / RAY_SESSION_FILE).write_text(json.dumps(data))
+
+
 @contextmanager
-def ray_session(address: str | None, run_dir: Path) -> Iterator[float]:
-    """Connect to `address` (or $RAY_ADDRESS), else start an embedded local Ray; yields cluster CPUs.
+def ray_session(address: str | None) -> Iterator[RaySession]:
+    """Connect to `address` (or $RAY_ADDRESS), else start an embedded local Ray.
 
     A Ray already initialised in this process (a notebook, the test suite) is used as it is and
-    left running. The embedded session's directory is written to the run dir, so the processes of
-    a driver that was killed can be found and stopped without touching any other Ray.
+    left running. An explicit address is probed first (`check_reachable`), so an unreachable
+    cluster ends in one GasError line within seconds instead of a hang inside ray.init.
     """
     import ray
 
     if ray.is_initialized():
-        yield float(ray.cluster_resources().get("CPU", 1))
+        yield RaySession(_cluster_cpus(ray))
         return
     address = resolve_address(address)
     _init_ray(ray, address)
     try:
-        if address is None:
-            _record_session(ray, run_dir)
-        yield float(ray.cluster_resources().get("CPU", 1))
+        yield RaySession(_cluster_cpus(ray), _session_dir(ray) if address is None else None)
     finally:
         ray.shutdown()
 
 
-def _record_session(ray: Any, run_dir: Path) -> None:
-    """Write the embedded Ray's session directory (Ray has no public accessor; best effort)."""
+def _cluster_cpus(ray: Any) -> float:
+    return float(ray.cluster_resources().get("CPU", 1))
+
+
+def _session_dir(ray: Any) -> str | None:
+    """The embedded Ray's session directory (Ray has no public accessor; best effort)."""
     try:
-        session = ray._private.worker._global_node.get_session_dir_path()
+        return ray._private.worker._global_node.get_session_dir_path()
     except AttributeError:
-        return
-    (run_dir / RAY_SESSION_FILE).write_text(json.dumps({"session_dir": session, "driver_pid": os.getpid()}))
+        return None
 
 
 def _init_ray(ray: Any, address: str | None) -> None:
+    check_reachable(address)
     options = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
     try:
         if address is None:
