@@ -1,15 +1,19 @@
-"""Keep freed CPU memory in the process heap, so timed forwards do not page-fault on every call.
+"""Keep freed CPU memory in the process heap, so forwards and backwards do not page-fault every call.
 
 glibc hands every allocation above 128 KiB to `mmap` and gives it back with `munmap` when freed.
 A CPU forward allocates and frees its activations on every call, so each call pays fresh page
 faults; on a virtual machine those are slow and vary with the host, and they are the largest
 source of spread in gas's CPU latency figures (hiera_tiny at batch 1: ~0.9M minor faults per 200
 calls with glibc's defaults, ~0.12M with the heap kept, and a ~5% lower, tighter median).
+A thread other than the main one is worse off still: its malloc arena maps and unmaps even more,
+and a gas evaluation runs in its own thread (for its time limit), so one grad_norm evaluation of a
+turbovit_ref-size model took 1.4x as long in that thread as in the main one (2.6 s against 1.7 s,
+1.2M more page faults); with the heap kept both take 1.65 s.
 This is the same fix as PyTorch's CPU tuning guide's "use jemalloc/tcmalloc", done in-process
 with glibc's own `mallopt`, so no preloaded library or environment variable is needed.
 
 The setting is process-wide and one-way (memory freed after it stays with the process), which is
-what a latency measurement wants; it is a no-op where the C library is not glibc.
+what a latency measurement and an evaluation worker want; it is a no-op where the C library is not glibc.
 """
 
 from __future__ import annotations

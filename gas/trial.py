@@ -39,8 +39,10 @@ def evaluate_candidate(
     import torch
 
     from evaluators import EvaluationError, Tier
+    from evaluators.allocator import keep_heap
     from gas.latency_slot import latency_section
 
+    keep_heap()  # evaluation runs in its own thread, whose malloc arena would mmap every activation
     if ctx.threads:
         torch.set_num_threads(int(ctx.threads))
     with torch.random.fork_rng(devices=[]):
