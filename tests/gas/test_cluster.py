@@ -5,7 +5,7 @@ picked free, its own --temp-dir) runs with token authentication on, using a toke
 (RAY_AUTH_MODE=token, RAY_AUTH_TOKEN_PATH), so the test neither depends on nor touches
 ~/.ray/auth_token. The job's driver is a separate process; this test process never joins the
 cluster, so the session Ray of tests/conftest.py is unaffected. Teardown kills exactly the
-processes of this cluster (found by its session directory) and their children, never `ray stop`.
+processes of this cluster (found by the Unix sessions of its `ray start`s), never `ray stop`.
 
 Deselect with `-m "not cluster"`.
 """
@@ -17,7 +17,6 @@ import py_compile
 import re
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -26,6 +25,7 @@ import time
 from pathlib import Path
 
 import pytest
+from process_helpers import kill_all, pids_in_session
 
 import gas
 
@@ -65,55 +65,31 @@ def node_ports() -> list[str]:
     return [f"{name}={port}" for name, port in zip(names, free_ports(len(names)))]
 
 
-def start_cluster(tmp: Path, env: dict[str, str]) -> tuple[str, str]:
-    """Head and worker node; returns (GCS address, dashboard URL)."""
+def start_cluster(tmp: Path, env: dict[str, str], sessions: list[int]) -> tuple[str, str]:
+    """Head and worker node; returns (GCS address, dashboard URL). Each node's `ray start` leads a
+    Unix session of its own, whose id is appended to `sessions` (even when the start fails)."""
     gcs, dashboard, client = free_ports(3)
     common = ["--node-ip-address=127.0.0.1", "--num-cpus=1", "--disable-usage-stats"]
     head = [str(BIN / "ray"), "start", "--head", f"--port={gcs}", "--dashboard-host=127.0.0.1",
             f"--dashboard-port={dashboard}", f"--ray-client-server-port={client}", f"--temp-dir={tmp / 'ray'}",
             "--include-dashboard=true", *common, *node_ports()]
-    ray_start(head, env)
-    ray_start([str(BIN / "ray"), "start", f"--address=127.0.0.1:{gcs}", *common, *node_ports()], env)
+    ray_start(head, env, sessions)
+    ray_start([str(BIN / "ray"), "start", f"--address=127.0.0.1:{gcs}", *common, *node_ports()], env, sessions)
     return f"127.0.0.1:{gcs}", f"http://127.0.0.1:{dashboard}"
 
 
-def ray_start(command: list[str], env: dict[str, str]) -> None:
-    done = subprocess.run(command, check=False, env=env, text=True, capture_output=True, timeout=120)
-    assert done.returncode == 0, f"{' '.join(command[1:3])} failed:\n{(done.stdout + done.stderr)[-3000:]}"
+def ray_start(command: list[str], env: dict[str, str], sessions: list[int]) -> None:
+    starter = subprocess.Popen(command, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    sessions.append(starter.pid)
+    output, _ = starter.communicate(timeout=120)
+    assert starter.returncode == 0, f"{' '.join(command[1:3])} failed:\n{output[-3000:]}"
 
 
-def cluster_pids(session_dir: Path) -> set[int]:
-    """The cluster's processes (their command lines name its session) and all their descendants."""
-    parents: dict[int, int] = {}
-    roots: set[int] = set()
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or int(proc.name) == os.getpid():
-            continue
-        try:
-            if session_dir.name in (proc / "cmdline").read_bytes().decode(errors="replace"):
-                roots.add(int(proc.name))
-            parents[int(proc.name)] = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-    found, frontier = set(roots), set(roots)
-    while frontier:
-        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
-
-
-def stop_cluster(tmp: Path) -> None:
-    """SIGKILL every process of this cluster (both nodes, dashboard, job driver); wait until gone."""
-    session = (tmp / "ray" / "session_latest").resolve()
-    deadline = time.time() + 15
-    while (pids := cluster_pids(session)) and time.time() < deadline:
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.3)
-    assert not cluster_pids(session), "processes of the test cluster survived teardown"
+def stop_cluster(sessions: list[int]) -> None:
+    """SIGKILL every process of this cluster (both nodes, dashboard, agents, client server, job driver):
+    all of them stay in the Unix session of the `ray start` that started their node."""
+    kill_all(lambda: set().union(*(pids_in_session(session) for session in sessions)))
 
 
 @pytest.fixture(scope="module")
@@ -124,13 +100,12 @@ def cluster():
     must stay under 108 bytes (pytest's tmp_path is too deep).
     """
     tmp = Path(tempfile.mkdtemp(prefix="gasc-", dir="/tmp"))
-    env = cluster_env(tmp)
+    env, sessions = cluster_env(tmp), []
     try:
-        gcs, dashboard = start_cluster(tmp, env)
+        gcs, dashboard = start_cluster(tmp, env, sessions)
         yield env, gcs, dashboard, tmp
     finally:
-        if (tmp / "ray" / "session_latest").exists():
-            stop_cluster(tmp)
+        stop_cluster(sessions)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

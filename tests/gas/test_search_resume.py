@@ -18,6 +18,7 @@ from pathlib import Path
 import optuna
 import pytest
 import search_helpers
+from process_helpers import kill_all, pids_in_session, pids_with_cmdline
 
 from gas.orchestrate import resume
 from gas.runs import load_pareto
@@ -33,34 +34,14 @@ def evaluated_in_storage(run_dir: Path) -> dict[int, str]:
             if t.user_attrs.get("gas_status") in EVALUATIONS}
 
 
-def ray_pids(session_dir: str) -> list[int]:
-    """Processes of one Ray session: their command lines name its session directory."""
-    session = Path(session_dir).name
-    pids = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit() and int(proc.name) != os.getpid():
-            try:
-                if session in (proc / "cmdline").read_bytes().decode(errors="replace"):
-                    pids.append(int(proc.name))
-            except OSError:
-                continue
-    return pids
+def stop_ray_session(run_dir: Path, driver_pid: int) -> set[int]:
+    """SIGKILL what is left of the killed driver's embedded Ray; returns what was still alive.
 
-
-def stop_ray_session(run_dir: Path) -> list[int]:
-    """SIGKILL what is left of the killed driver's embedded Ray; returns what was still alive."""
-    session_dir = json.loads((run_dir / "ray_session.json").read_text())["session_dir"]
-    leftovers = ray_pids(session_dir)
-    for pid in leftovers:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    deadline = time.time() + 10
-    while ray_pids(session_dir) and time.time() < deadline:
-        time.sleep(0.2)
-    assert ray_pids(session_dir) == [], "Ray processes of the killed driver survived"
-    return leftovers
+    Its processes are those naming the session that gas recorded in ray_session.json, and any other
+    in the driver's Unix session (not every Ray process names its Ray session).
+    """
+    session = Path(json.loads((run_dir / "ray_session.json").read_text())["session_dir"]).name
+    return kill_all(lambda: pids_with_cmdline(session) | pids_in_session(driver_pid))
 
 
 def start_driver(runs_dir: Path, name: str, trials: int) -> subprocess.Popen:
@@ -92,7 +73,7 @@ def test_sigkill_then_resume_loses_nothing_and_repeats_nothing(ray_cluster, tmp_
     finally:
         driver.send_signal(signal.SIGKILL)
         driver.wait()
-    stop_ray_session(run_dir)
+    stop_ray_session(run_dir, driver.pid)
     before = evaluated_in_storage(run_dir)
 
     search_helpers.register()
