@@ -1,12 +1,13 @@
 """Are gas latency figures repeatable? Measure the same models several times and compare.
 
     python benchmarks/latency_repeat.py [--models turbovit_ref hiera_tiny] [--img-size 224]
-                                        [--repeats 5] [--calls 50] [--threads 2] [--device cpu]
+                                        [--repeats 5] [--calls 50] [--threads 1] [--device cpu]
 
 Each repeat is one full `gas.measure_latency` (warm-up, then --calls timed batch-1 forwards, median
 and IQR). Repeats of the different models are interleaved so slow drift of a shared machine hits all
 models alike. Reports every repeat's median and the max relative difference between repeats
 (target: within 10%), and writes benchmarks/results/latency_repeat.{json,md} with the machine.
+A bare GEMM is measured the same way as a control: the spread of the machine itself.
 """
 
 from __future__ import annotations
@@ -25,6 +26,29 @@ from gas.machine import describe_machine, machine_line
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET = 0.10
+CONTROL = "matmul (control)"
+
+
+class MatmulControl(torch.nn.Module):
+    """A bare [2048 x 1024] @ [1024 x 1024] GEMM behind the same timer (its input is ignored).
+
+    It has no allocations to speak of, no framework overhead and no data-dependent work, so the
+    spread of its repeats is the machine's own drift, against which the models' spread is read.
+    """
+
+    rows, inner = 2048, 1024
+
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Parameter(torch.randn(self.rows, self.inner), requires_grad=False)
+        self.b = torch.nn.Parameter(torch.randn(self.inner, self.inner), requires_grad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.a @ self.b
+
+    @property
+    def gmacs(self) -> float:
+        return self.rows * self.inner * self.inner / 1e9
 
 
 def measure(models: dict[str, torch.nn.Module], img_size: int, args: argparse.Namespace) -> dict[str, list]:
@@ -70,7 +94,8 @@ def markdown(report: dict) -> str:
         lines.append(f"| {name} | {row['gmacs']:.2f} | {medians} | {row['median_of_medians_ms']:.1f} | "
                      f"{100 * row['max_rel_diff']:.1f}% | {ok} |")
     lines += ["", ("Max rel. diff = (slowest repeat median - fastest) / fastest. The machine is shared; "
-                   "other jobs running at the same time widen it."), ""]
+                   "other jobs running at the same time widen it. The control row is a bare GEMM behind the "
+                   "same timer: its spread is the machine's own drift over the run."), ""]
     return "\n".join(lines)
 
 
@@ -81,7 +106,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--calls", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: a trial's thread count at "
+                        "gas search's default --cpus-per-trial 1)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -89,11 +115,12 @@ def main() -> None:
     space = gas.get_space("hiera", img_size=args.img_size)
     torch.manual_seed(0)
     models = {name: space.build(space.preset(name)) for name in args.models}
+    models[CONTROL] = MatmulControl()
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     load_before = os.getloadavg()[0]
     summary = summarise(measure(models, args.img_size, args))
     for name in summary:
-        summary[name]["gmacs"] = space.cost(space.preset(name)).gmacs
+        summary[name]["gmacs"] = models[name].gmacs if name == CONTROL else space.cost(space.preset(name)).gmacs
     machine = describe_machine(args.device)
     machine["torch_threads"] = args.threads
     report = {
