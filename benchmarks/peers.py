@@ -55,12 +55,16 @@ def stability_section(results: list[BenchResult]) -> tuple[list[str], dict]:
     throughput = [{row.name: row.throughput.images_per_s for row in r.rows} for r in results]  # tau ignores direction
     data = {"latency": [compare_runs(latency[0], other) for other in latency[1:]],
             "throughput": [compare_runs(throughput[0], other) for other in throughput[1:]]}
-    lines = ["## Ranking stability across runs", "", "| run | measure | Kendall tau vs run 1 | identical ranking | max spread |",
-             "|---|---|---|---|---|"]
+    lines = ["## Ranking stability across runs", "",
+             ("| run | measure | Kendall tau vs run 1 | identical ranking | agrees on every pair more than ... apart "
+             "| max spread of a model |"),
+             "|---|---|---|---|---|---|"]
     for measure, comparisons in data.items():
         for index, c in enumerate(comparisons, start=2):
             lines.append(f"| {index} | {measure} | {c['kendall_tau']:.3f} | {'yes' if c['identical_ranking'] else 'no'} "
-                         f"| {100 * c['max_relative_spread']:.0f}% |")
+                         f"| {100 * c['ranking_resolution']:.1f}% | {100 * c['max_relative_spread']:.0f}% |")
+    lines += ["", ("Models closer than the resolution may swap places between runs; every pair further apart is "
+              "ordered the same way in both (gas.benchmarking.ranking).")]
     lines += ["", "Batch-1 latency (ms) per run:", "", "| model | " + " | ".join(f"run {i + 1}" for i in range(len(results))) + " |",
               "|---|" + "---|" * len(results)]
     for name in sorted(latency[0], key=latency[0].get):

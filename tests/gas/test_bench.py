@@ -101,6 +101,9 @@ def test_kendall_tau_and_run_comparison():
     swapped = compare_runs(a, {"x": 1.0, "y": 3.5, "z": 3.0})
     assert swapped["kendall_tau"] == pytest.approx(1 / 3) and not swapped["identical_ranking"]
     assert swapped["max_relative_spread"] == pytest.approx(0.75)
+    # y and z swap: 50% apart in run 1 (2.0 vs 3.0), 17% in run 2 (3.5 vs 3.0); x is ordered alike in both.
+    assert swapped["ranking_resolution"] == pytest.approx(0.5)
+    assert compare_runs(a, {"x": 1.5, "y": 2.5, "z": 9.0})["ranking_resolution"] == 0.0
 
 
 def test_claims_compare_the_subject_with_fastervit_and_mobilevit(measured):
