@@ -42,11 +42,9 @@ _TABLE: dict[str, PublishedTop1] = {
     "edgenext_small": PublishedTop1(79.4, "EdgeNeXt, arXiv 2206.10589, Table 2 (256 px)"),
 }
 
-_GAS_MODELS = {"turbovit", "turbovit_ref"}
-
-
-def published_top1(name: str) -> PublishedTop1:
-    """The published top-1 of `name`; gas's own models are 'not trained', unknown ones 'unknown'."""
-    if name in _GAS_MODELS:
+def published_top1(name: str, *, made_by_gas: bool = False) -> PublishedTop1:
+    """The published top-1 of `name`; gas's own models (presets, exports) are 'not trained', unknown
+    ones 'unknown'."""
+    if made_by_gas:
         return PublishedTop1(None, NOT_TRAINED)
     return _TABLE.get(name, PublishedTop1(None, "unknown"))

@@ -178,7 +178,7 @@ def _row(candidate, cost, samples, memory, peak, settings) -> BenchRow:
     throughput = Timing.from_samples(settings.throughput_batch, samples["throughput"])
     achieved_latency = FLOPS_PER_MAC * macs * latency.batch / (latency.median_ms / 1000) / 1e9
     achieved_throughput = FLOPS_PER_MAC * macs * throughput.images_per_s / 1e9
-    published = published_top1(candidate.name)
+    published = published_top1(candidate.name, made_by_gas=candidate.origin.startswith("gas"))
     return BenchRow(
         name=candidate.name, origin=candidate.origin, note=candidate.note, resolution=candidate.input_size[-1],
         params=params, macs=macs, latency=latency, throughput=throughput, peak_memory_mb=memory,

@@ -2,7 +2,8 @@
 
 A name resolves, in this order, to
   * a gas preset of the hiera space (`turbovit_ref`, `hiera_tiny`, ...), built by `space.build`;
-  * `turbovit`, the exported search winner in `generated_archs` (only once it has been exported);
+  * a model exported to `generated_archs` (`turbovit`, the search winner the paper's claims are
+    checked on, `turbovit_12m`, ...; `turbovit` is named even before it has been exported);
   * a FasterViT (`faster_vit_*`) from the optional `fastervit` package (`pip install 'gas-nas[bench]'`);
   * any timm model, `pretrained=False`, ImageNet-1k head, at its pretrained_cfg input size.
 timm models are put in inference form with `timm.utils.reparameterize_model` (FastViT/RepViT
@@ -23,10 +24,12 @@ from gas.errors import GasError
 __all__ = ["DEFAULT_MODELS", "GAS_EXPORTED", "Candidate", "Unavailable", "build_candidate", "resolve"]
 
 GAS_EXPORTED = "turbovit"
+GAS_EXPORTED_12M = "turbovit_12m"  # the paper-size (12.7M params) export, beside the latency-budget winner
 FASTERVIT_0 = "faster_vit_0_224"
 MOBILEVITV2_200 = "mobilevitv2_200"
 DEFAULT_MODELS: tuple[str, ...] = (
     GAS_EXPORTED,
+    GAS_EXPORTED_12M,
     "turbovit_ref",
     FASTERVIT_0,
     "hiera_tiny_224",
@@ -82,20 +85,31 @@ def build_candidate(name: str) -> Candidate | Unavailable:
         warnings.simplefilter("ignore")
         if name in _gas_presets():
             return _gas_preset(name)
-        if name == GAS_EXPORTED:
+        if name == GAS_EXPORTED or name in _exported_names():
             return _gas_exported(name)
         if name.startswith("faster_vit"):
             return _fastervit(name)
         return _timm(name)
 
 
+def _exported_names() -> list[str]:
+    """Models in `generated_archs` (none when the package cannot be imported)."""
+    try:
+        import generated_archs
+    except Exception:  # noqa: BLE001 - a broken generated module is reported when the model is built
+        return []
+    return generated_archs.list_models()
+
+
 def _check_known(name: str) -> None:
     import timm
 
-    if name in _gas_presets() or name == GAS_EXPORTED or name.startswith("faster_vit") or timm.is_model(name):
+    if (name in _gas_presets() or name == GAS_EXPORTED or name in _exported_names() or name.startswith("faster_vit")
+            or timm.is_model(name)):
         return
     raise GasError(
-        f"unknown model {name!r}: use a gas preset ({', '.join(_gas_presets())}), {GAS_EXPORTED!r}, "
+        f"unknown model {name!r}: use a gas preset ({', '.join(_gas_presets())}), an exported model "
+        f"({', '.join(_exported_names()) or GAS_EXPORTED!r}), "
         f"a FasterViT name like {FASTERVIT_0!r}, or a timm model name (timm.list_models())"
     )
 
@@ -122,7 +136,7 @@ def _gas_exported(name: str) -> Candidate | Unavailable:
     except Exception as error:  # noqa: BLE001 - a broken generated module must not sink the comparison
         return Unavailable(name, f"generated_archs failed to import: {error}")
     if name not in generated_archs.list_models():
-        return Unavailable(name, "not yet exported (no generated_archs/turbovit.py; export the search winner first)")
+        return Unavailable(name, f"not yet exported (no generated_archs/{name}.py; export the search winner first)")
     import timm
 
     model = timm.create_model(name, pretrained=False).eval()

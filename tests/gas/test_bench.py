@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 import timm
@@ -137,6 +138,18 @@ def test_report_has_the_expected_columns_and_json(measured, tmp_path):
 def test_unknown_model_name_is_a_gas_error():
     with pytest.raises(GasError, match="unknown model 'no_such_net'"):
         resolve(["no_such_net"])
+
+
+def test_every_exported_model_resolves_as_a_gas_model_with_its_record():
+    import generated_archs
+    from gas.benchmarking.zoo import build_candidate
+
+    for name in generated_archs.list_models():
+        candidate = build_candidate(name)
+        record = json.loads((Path(generated_archs.__file__).parent / f"{name}.json").read_text())
+        assert candidate.origin in ("gas export", "gas preset")  # turbovit_ref is both: the preset wins
+        assert sum(p.numel() for p in candidate.model.parameters()) == record["cost"]["params"]
+        assert candidate.input_size == (3, record["blueprint"]["img_size"], record["blueprint"]["img_size"])
 
 
 def test_cli_unknown_model_exits_2_with_one_line(capsys):
