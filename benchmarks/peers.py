@@ -1,10 +1,10 @@
 """TurboViT against its peers: measured params, GMACs, latency, throughput and memory, side by side.
 
-    python benchmarks/peers.py [--runs 2] [--threads 2] [--repeats 4] [--models a b ...]
+    python benchmarks/peers.py [--runs 2] [--threads 2] [--repeats 3] [--models a b ...]
 
 Measures every model in one process, interleaved (gas.benchmarking), on the CPU and, when CUDA is
 available, on the GPU in fp32 and bf16/fp16. Writes benchmarks/results/peers_cpu.{json,md,*.png}
-(and peers_cuda.* beside them), with the ratios of gas's TurboViT to FasterViT-0 and
+(peers_cpu_<N>thread.* for a --threads other than 2, and peers_cuda.* beside them), with the ratios of gas's TurboViT to FasterViT-0 and
 MobileViTv2-2.0 next to the paper's claims (3.21x, 3.18x, 2.47x, 3.4x). With --runs 2 the whole
 measurement is repeated and the report says whether the latency ranking held (Kendall tau).
 """
@@ -83,11 +83,15 @@ def report(results: list[BenchResult], stem: str, title: str) -> None:
     log("wrote " + ", ".join(str(p) for p in [md_path, json_path, *pngs]))
 
 
+DEFAULT_CPU_THREADS = 2
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="*", default=list(DEFAULT_MODELS))
     parser.add_argument("--runs", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=DEFAULT_CPU_THREADS,
+                        help=f"CPU threads (default {DEFAULT_CPU_THREADS}; other counts write peers_cpu_<N>thread.*)")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds per run")
     parser.add_argument("--cpu-only", action="store_true")
     args = parser.parse_args()
@@ -96,7 +100,8 @@ def main() -> None:
     for skipped in unavailable:
         log(f"note: skipping {skipped.name}: {skipped.reason}")
     cpu = BenchSettings(device="cpu", threads=args.threads, rounds=args.repeats)
-    measure(candidates, unavailable, cpu, args.runs, "peers_cpu", "TurboViT against its peers (CPU)")
+    stem = "peers_cpu" if args.threads == DEFAULT_CPU_THREADS else f"peers_cpu_{args.threads}thread"
+    measure(candidates, unavailable, cpu, args.runs, stem, "TurboViT against its peers (CPU)")
     if args.cpu_only or not torch.cuda.is_available():
         log("note: CUDA not available (or --cpu-only): peers_cuda.* not written")
         return
