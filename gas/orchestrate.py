@@ -17,8 +17,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,7 +100,7 @@ def search(
     name = config.run if config.run is not None else runs.new_run_name(config.space, _budget_tags(config), runs_dir)
     runs.check_new_run(name, runs_dir)
     setup.check_storage(name)
-    with setup.ray():  # before the run dir: a cluster that cannot be reached leaves no run behind
+    with setup.ray() as session:  # before the run dir: a cluster that cannot be reached leaves no run behind
         run_dir = runs.create_run(name, runs_dir)
         try:
             study = setup.open_study(run_dir, create=True)
@@ -109,7 +109,7 @@ def search(
             raise
         config = config.model_copy(update={"run": name})
         runs.write_config(run_dir, config.model_dump(mode="json"))
-        return setup.execute(run_dir, study, progress=progress)
+        return setup.execute(run_dir, study, session, progress=progress)
 
 
 def resume(name: str, *, runs_dir: str | os.PathLike | None = None, trials: int | None = None,
@@ -126,10 +126,10 @@ def resume(name: str, *, runs_dir: str | os.PathLike | None = None, trials: int 
     config = config.model_copy(update=updates)
     setup = _Setup(config)
     study = setup.open_study(run_dir, create=False)
-    with setup.ray():  # before the config is rewritten: an address that cannot be reached is not saved
+    with setup.ray() as session:  # before the config is rewritten: an address that cannot be reached is not saved
         if updates:
             runs.write_config(run_dir, config.model_dump(mode="json"))
-        return setup.execute(run_dir, study, progress=progress)
+        return setup.execute(run_dir, study, session, progress=progress)
 
 
 class _Setup:
@@ -150,23 +150,12 @@ class _Setup:
         if config.data is not None and not Path(config.data).is_dir():
             raise GasError(f"data folder {config.data} does not exist (expected an ImageFolder root)")
         _check_fidelity(config, self.evaluators[0])
-        self.session: Any = None  # gas.tune.RaySession while connected
 
-    @contextmanager
-    def ray(self) -> Iterator[Any]:
-        """The Ray session the trials run on: the one already open (`search` connects before it makes
-        the run dir), else a new one for as long as the block runs. Yields a gas.tune.RaySession."""
-        if self.session is not None:
-            yield self.session
-            return
+    def ray(self) -> AbstractContextManager[Any]:
+        """The Ray session the trials run on (a gas.tune.RaySession), for as long as the block runs."""
         from gas.tune import ray_session
 
-        with ray_session(self.config.address) as session:
-            self.session = session
-            try:
-                yield session
-            finally:
-                self.session = None
+        return ray_session(self.config.address)
 
     def check_storage(self, name: str) -> None:
         """Open a --storage URL before Ray starts, so a bad URL or a taken study name costs nothing."""
@@ -201,7 +190,8 @@ class _Setup:
         except Exception as error:  # noqa: BLE001 - SQLAlchemy/URL errors vary by backend
             raise _storage_error(url, error) from None
 
-    def execute(self, run_dir: Path, study: optuna.Study, *, progress: bool) -> SearchResult:
+    def execute(self, run_dir: Path, study: optuna.Study, session: Any, *, progress: bool) -> SearchResult:
+        """Run the remaining trials on `session` (a connected gas.tune.RaySession) and finish the run."""
         from gas.progress import SearchProgress
 
         config = self.config.model_dump(mode="json")
@@ -215,13 +205,13 @@ class _Setup:
         try:
             if remaining > 0:
                 with reporter:
-                    self._run_trials(run_dir, generator, remaining)
+                    self._run_trials(run_dir, generator, remaining, session)
         finally:
             if generator.release_in_flight():
                 print(f"gas: search interrupted; continue with `gas search --resume {run_dir.name}`", file=sys.stderr)
         return _finish(run_dir, study, config, self.objectives, generator)
 
-    def _run_trials(self, run_dir: Path, generator: Generator, remaining: int) -> None:
+    def _run_trials(self, run_dir: Path, generator: Generator, remaining: int, session: Any) -> None:
         from ray import tune
 
         from gas.fidelity import asha_scheduler
@@ -234,24 +224,23 @@ class _Setup:
             tune_trainable, space=self.space, evaluators=self.evaluators + ([screen] if screen else []),
             ctx=self._context(), timeout_s=self.config.trial_timeout,
             prescreen=(screen.metrics[0], screen.higher_is_better) if screen else None)
-        with self.ray() as session:
-            session.record(run_dir)
-            concurrency = self.config.concurrency or max(1, int(session.cpus // self.config.cpus_per_trial))
-            if any(e.name in ("latency", "throughput") for e in self.evaluators):
-                start_latency_lock()  # timings one at a time, cluster-wide (gas/latency_slot.py)
-            for _ in range(MAX_TUNE_RESTARTS + 1):
-                try:
-                    run_tune(trainable, self._searcher(generator, remaining), evaluations=remaining,
-                             concurrency=concurrency, cpus_per_trial=self.config.cpus_per_trial, run_dir=run_dir,
-                             gpus_per_trial=self.config.gpus_per_trial, max_retries=self.config.max_retries,
-                             scheduler=asha_scheduler(self.config.epochs) if self.config.scheduler == "asha" else None)
+        session.record(run_dir)
+        concurrency = self.config.concurrency or max(1, int(session.cpus // self.config.cpus_per_trial))
+        if any(e.name in ("latency", "throughput") for e in self.evaluators):
+            start_latency_lock()  # timings one at a time, cluster-wide (gas/latency_slot.py)
+        for _ in range(MAX_TUNE_RESTARTS + 1):
+            try:
+                run_tune(trainable, self._searcher(generator, remaining), evaluations=remaining,
+                         concurrency=concurrency, cpus_per_trial=self.config.cpus_per_trial, run_dir=run_dir,
+                         gpus_per_trial=self.config.gpus_per_trial, max_retries=self.config.max_retries,
+                         scheduler=asha_scheduler(self.config.epochs) if self.config.scheduler == "asha" else None)
+                return
+            except Exception as error:  # noqa: BLE001 - e.g. Ray's OOM killer ends fit() itself
+                generator.fail_in_flight(f"Tune stopped: {one_line(error)[:300]}")
+                remaining = self.config.trials - generator.evaluations()
+                if remaining <= 0:
                     return
-                except Exception as error:  # noqa: BLE001 - e.g. Ray's OOM killer ends fit() itself
-                    generator.fail_in_flight(f"Tune stopped: {one_line(error)[:300]}")
-                    remaining = self.config.trials - generator.evaluations()
-                    if remaining <= 0:
-                        return
-            raise GasError(f"Ray Tune failed {MAX_TUNE_RESTARTS + 1} times; see {run_dir}/trials.jsonl")
+        raise GasError(f"Ray Tune failed {MAX_TUNE_RESTARTS + 1} times; see {run_dir}/trials.jsonl")
 
     def _searcher(self, generator: Generator, remaining: int) -> Any:
         from gas.tune import GasSearcher
