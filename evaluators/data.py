@@ -7,15 +7,16 @@ ImageFolder layout torchvision and timm use) and keeps `[N, C, H, W]` uint8 tens
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from evaluators.named_data import is_named_dataset, read_named_dataset
 from gas.errors import GasError, one_line
 
-__all__ = ["ImageData", "clear_cache", "load_image_folder", "random_batch"]
+__all__ = ["ImageData", "balanced_subset", "clear_cache", "load_data", "load_image_folder", "random_batch"]
 
 _CACHE: dict[tuple[str, int], ImageData] = {}
 
@@ -51,6 +52,22 @@ class ImageData:
         return (x - self.mean.view(1, -1, 1, 1)) / self.std.view(1, -1, 1, 1)  # [B, C, H, W]
 
 
+def load_data(spec: str | Path | ImageData) -> ImageData:
+    """The dataset `spec` names: an ImageFolder root, or a named dataset (`fashion-mnist`, `cifar10:DIR`).
+
+    An existing folder always wins over a dataset name, so a folder called `cifar10` is read as one.
+    """
+    if isinstance(spec, ImageData):
+        return spec
+    if Path(spec).expanduser().is_dir() or not is_named_dataset(str(spec)):
+        return load_image_folder(spec)
+    key = (str(spec).lower(), 0)
+    if key not in _CACHE:
+        name, classes, (train_x, train_y), (val_x, val_y) = read_named_dataset(str(spec))
+        _CACHE[key] = _image_data(name, classes, train_x, train_y, val_x, val_y)
+    return _CACHE[key]
+
+
 def load_image_folder(root: str | Path) -> ImageData:
     """The decoded dataset under `root` (train/ and val/); GasError saying what is missing."""
     path = Path(root).expanduser().resolve()
@@ -71,6 +88,23 @@ def random_batch(data: ImageData, batch_size: int, seed: int) -> tuple[torch.Ten
     return data.normalize(data.train_x[index]), data.train_y[index]
 
 
+def balanced_subset(data: ImageData, images: int, seed: int = 0) -> ImageData:
+    """The same data with `images` training images, as many of each class, drawn with a fixed seed.
+
+    The validation split is kept whole. The subset depends on (`images`, `seed`) only, so every
+    model trained on it sees the same images, whatever its own training seed.
+    """
+    per_class = images // data.num_classes
+    if per_class < 1 or images > len(data.train_y):
+        raise GasError(f"a training subset of {images} images needs 1..{len(data.train_y)} images, "
+                       f"at least one per class ({data.num_classes} classes)")
+    order = torch.randperm(len(data.train_y), generator=torch.Generator().manual_seed(seed))
+    labels = data.train_y[order]
+    picked = torch.cat([order[labels == c][:per_class] for c in range(data.num_classes)]).sort().values
+    return replace(data, root=f"{data.root}[{len(picked)} train images, seed {seed}]",
+                   train_x=data.train_x[picked], train_y=data.train_y[picked])
+
+
 def _mtime(path: Path) -> int:
     return path.stat().st_mtime_ns if path.exists() else 0
 
@@ -84,10 +118,16 @@ def _decode(root: Path) -> ImageData:
         raise GasError(f"{root}/train and {root}/val have different class folders; they must match")
     if train_x.shape[1:] != val_x.shape[1:]:
         raise GasError(f"train images are {tuple(train_x.shape[1:])} but val images are {tuple(val_x.shape[1:])}")
+    return _image_data(str(root), train_classes, train_x, train_y, val_x, val_y)
+
+
+def _image_data(root: str, classes: tuple[str, ...], train_x: torch.Tensor, train_y: torch.Tensor,
+                val_x: torch.Tensor, val_y: torch.Tensor) -> ImageData:
+    """ImageData with the per-channel mean and std of the training images."""
     pixels = train_x.float().div(255.0).transpose(0, 1).reshape(train_x.shape[1], -1)  # [C, N*H*W]
     return ImageData(
-        root=str(root),
-        classes=train_classes,
+        root=root,
+        classes=classes,
         train_x=train_x,
         train_y=train_y,
         val_x=val_x,

@@ -17,7 +17,8 @@ from pydantic import ValidationError
 from gas.errors import GasError
 from gas.errors import one_line as fold_error
 
-COMMAND_MODULES = ("gas.commands.cost", "gas.commands.export", "gas.commands.calibrate", "gas.commands.search", "gas.commands.show", "gas.commands.bench")
+COMMAND_MODULES = ("gas.commands.cost", "gas.commands.export", "gas.commands.calibrate", "gas.commands.search", "gas.commands.show",
+                   "gas.commands.bench", "gas.commands.train")
 USAGE_ERROR = 2
 
 

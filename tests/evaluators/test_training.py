@@ -8,7 +8,9 @@ import torch
 import gas
 from evaluators import EvalContext, get_evaluator, train_and_evaluate
 from evaluators.data import load_image_folder
-from evaluators.training import _augment, _warmup_cosine
+from evaluators.augment import crop_flip
+from evaluators.recipes import TrainConfig, get_recipe
+from evaluators.training import Trainer, _optimizer_and_schedule
 from gas.errors import GasError
 
 
@@ -44,7 +46,7 @@ def test_max_steps_and_time_limit_stop_training_early(image_folder):
 def test_training_is_deterministic_for_a_seed(image_folder):
     data = load_image_folder(image_folder)
     runs = [train_and_evaluate(_tiny_blueprint(), data, max_steps=2, seed=4, config=_small_batches()) for _ in range(2)]
-    assert runs[0].history == [dict(h, train_s=runs[0].history[i]["train_s"]) for i, h in enumerate(runs[1].history)]
+    assert [_untimed(h) for h in runs[0].history] == [_untimed(h) for h in runs[1].history]
 
 
 def test_train_evaluator_passes_reports_through(image_folder):
@@ -72,16 +74,60 @@ def test_missing_and_empty_folders_are_user_errors(tmp_path):
 
 def test_augmentation_keeps_shape_and_pixels():
     images = torch.arange(2 * 3 * 8 * 8, dtype=torch.uint8).view(2, 3, 8, 8)  # [B, C, H, W]
-    torch.manual_seed(0)
-    out = _augment(images, padding=0)
+    out = crop_flip(images, padding=0, flip=True, generator=torch.Generator().manual_seed(0))
     assert out.shape == images.shape
     assert all(torch.equal(o, i) or torch.equal(o, i.flip(-1)) for o, i in zip(out, images))
 
 
+def test_augmentation_crops_are_shifted_windows_of_the_padded_image():
+    images = torch.randint(1, 255, (16, 2, 6, 6), dtype=torch.uint8)  # [B, C, H, W], no zero pixels
+    out = crop_flip(images, padding=2, flip=False, generator=torch.Generator().manual_seed(1))
+    padded = torch.nn.functional.pad(images, (2, 2, 2, 2))
+    for o, p in zip(out, padded):
+        windows = [p[:, dy:dy + 6, dx:dx + 6] for dy in range(5) for dx in range(5)]
+        assert any(torch.equal(o, w) for w in windows)
+    assert not all(torch.equal(o, i) for o, i in zip(out, images))  # some image moved
+
+
 def test_warmup_then_cosine_schedule():
-    factor = _warmup_cosine(total_steps=20, warmup_fraction=0.1)
-    assert [factor(0), factor(1)] == [0.5, 1.0]
-    assert factor(11) == pytest.approx(0.5) and factor(20) == pytest.approx(0.0)
+    model = torch.nn.Linear(2, 2)
+    optimizer, schedule = _optimizer_and_schedule(model, TrainConfig(lr=1.0, warmup_fraction=0.1), total_steps=20)
+    lrs = []
+    for step in range(21):
+        schedule.step_update(step)
+        lrs.append(optimizer.param_groups[0]["lr"])
+    assert lrs[0] == pytest.approx(0.5) and lrs[2] == pytest.approx(1.0)  # two warm-up steps
+    assert lrs[11] == pytest.approx(0.5) and lrs[20] == pytest.approx(0.0)  # cosine over the other 18
+
+
+def test_unknown_recipe_and_setting_are_user_errors():
+    assert get_recipe("reference", mixup=0.8).mixup == 0.8
+    with pytest.raises(GasError, match="unknown recipe 'fast'"):
+        get_recipe("fast")
+    with pytest.raises(GasError, match="unknown recipe setting"):
+        get_recipe("short", momentum=0.9)
+
+
+def test_resumed_trainer_continues_exactly(image_folder):
+    data = load_image_folder(image_folder)
+    recipe = TrainConfig(batch_size=8, mixup=0.2, ema_decay=0.9)
+    bp = _tiny_blueprint()
+
+    def trainer():
+        from evaluators.training import build_model
+        return Trainer(build_model(bp, seed=1), data, recipe, epochs=3, seed=5)
+
+    straight = trainer()
+    for _ in range(3):
+        straight.train_epoch()
+    first = trainer()
+    first.train_epoch()
+    resumed = trainer()
+    resumed.load_state_dict(first.state_dict())
+    resumed.train_epoch(), resumed.train_epoch()
+    strip = [_untimed(h) for h in straight.history]
+    assert [_untimed(h) for h in resumed.history] == strip
+    assert "val_top1_ema" in strip[-1] and resumed.step == straight.step == 6
 
 
 def test_real_cifar_subset_loads_and_trains_a_few_steps(cifar_mini):
@@ -92,6 +138,9 @@ def test_real_cifar_subset_loads_and_trains_a_few_steps(cifar_mini):
 
 
 def _small_batches():
-    from evaluators.training import TrainConfig
-
     return TrainConfig(batch_size=8)
+
+
+def _untimed(record: dict) -> dict:
+    """A history record without its wall-clock fields (the only ones that may differ between runs)."""
+    return {k: v for k, v in record.items() if not k.endswith("_s")}
