@@ -32,8 +32,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).resolve().parent / "results"
-JSONL = RESULTS / "ground_truth.jsonl"
+RESULTS = Path(os.environ.get("GAS_GROUND_TRUTH_RESULTS", Path(__file__).resolve().parent / "results"))
+JSONL = RESULTS / "ground_truth.jsonl"  # $GAS_GROUND_TRUTH_RESULTS moves it (e.g. a snapshot checkout writing here)
 SPACE_OPTIONS = {"img_size": 32, "in_chans": 1, "num_classes": 10}
 DATA = "fashion-mnist"
 RECIPE, TRAIN_IMAGES, EPOCHS = "reference", 10_000, 30
