@@ -104,12 +104,12 @@ def _markdown(summary: dict[str, Any], records: list[dict[str, Any]]) -> str:
         ("training time (CPU-hours)", f"{summary['train_hours']:.2f}", ""),
     ]
     head = ["# Reference set (ground truth)", "",
-            "`python benchmarks/ground_truth.py` (resumable; `--report` rewrites this file). Fashion-MNIST "
+            ("`python benchmarks/ground_truth.py` (resumable; `--report` rewrites this file). Fashion-MNIST "
             "(28 px padded to 32, 1 channel), recipe `reference` on a fixed class-balanced 10,000-image training "
             "subset, 30 epochs, val top-1 on the full 10,000-image test set (one accuracy's standard error is "
-            "about 0.3 points there).",
-            f"Machine: {machine.get('cpu', 'n/a')}, {machine.get('cores', '?')} cores, torch {machine.get('torch', '?')}, "
-            "1 thread per training.", ""]
+            "about 0.3 points there)."),
+            (f"Machine: {machine.get('cpu', 'n/a')}, {machine.get('cores', '?')} cores, torch {machine.get('torch', '?')}, "
+            "1 thread per training."), ""]
     table = tabulate(rows, headers=["figure", "value", "goal"], tablefmt="github")
     listing = tabulate(
         [(r["slice"], r["seed"], r["arch_id"], r["describe"], f"{r['macs'] / 1e6:.2f}", f"{r['params'] / 1e3:.0f}",

@@ -160,13 +160,15 @@ def train_and_evaluate(
     seed: int = 0,
     device: str = "cpu",
     threads: int | None = None,
-    config: TrainConfig = TrainConfig(),
+    config: TrainConfig | None = None,
 ) -> TrainResult:
     """Train `model` (or the model of a blueprint, built from `seed`) and return its val top-1.
 
     `report` gets every epoch's record (a scheduler such as ASHA stops weak candidates on it);
-    `time_limit_s` ends training early, after which the model is still evaluated.
+    `time_limit_s` ends training early, after which the model is still evaluated. `config` defaults
+    to the `short` recipe.
     """
+    config = config or TrainConfig()
     dataset = load_data(data)
     if isinstance(model, Blueprint):
         check_blueprint_fits(model, dataset)

@@ -85,9 +85,8 @@ def train(
 def resolve_model(model: str, dataset: Any, *, run: str | None = None, runs_dir: str | os.PathLike | None = None,
                   space: str = "hiera") -> tuple[str, Blueprint]:
     """(name, blueprint) of `model`: `best` of a run, a blueprint file, a preset, or an exported model."""
-    from search_spaces import get_space
-
     from gas.export import default_out_dir, load_blueprint_file
+    from search_spaces import get_space
 
     if model == "best":
         return _best_of_run(run, runs_dir)
@@ -205,7 +204,7 @@ def _progress_line(trainer: Any, record: dict[str, float], started: float, state
 
 
 def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m{secs:02d}s"
 
 

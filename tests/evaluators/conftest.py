@@ -1,41 +1,15 @@
-"""Shared fixtures: tiny models and tiny on-disk ImageFolders (the real data is optional)."""
+"""Shared fixtures: tiny models and the shared real data (optional; ImageFolders are in tests/conftest.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 from torch import nn
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 CIFAR_MINI = SHARED_DATA / "cifar10-mini"
-
-
-def write_image_folder(root: Path, classes: int = 3, per_class: int = 6, size: int = 32, seed: int = 0) -> Path:
-    """A tiny ImageFolder (train/ and val/) of random RGB PNGs."""
-    rng = np.random.default_rng(seed)
-    for split, count in (("train", per_class), ("val", max(2, per_class // 2))):
-        for c in range(classes):
-            folder = root / split / f"class{c}"
-            folder.mkdir(parents=True)
-            for i in range(count):
-                pixels = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
-                Image.fromarray(pixels).save(folder / f"{i}.png")
-    return root
-
-
-@pytest.fixture
-def image_folder(tmp_path: Path) -> Path:
-    return write_image_folder(tmp_path / "data")
-
-
-@pytest.fixture
-def make_image_folder():
-    """The `write_image_folder` function, for tests that need other sizes or counts."""
-    return write_image_folder
 
 
 @pytest.fixture

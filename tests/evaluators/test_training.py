@@ -7,8 +7,8 @@ import torch
 
 import gas
 from evaluators import EvalContext, get_evaluator, train_and_evaluate
-from evaluators.data import load_image_folder
 from evaluators.augment import crop_flip
+from evaluators.data import load_image_folder
 from evaluators.recipes import TrainConfig, get_recipe
 from evaluators.training import Trainer, _optimizer_and_schedule
 from gas.errors import GasError
