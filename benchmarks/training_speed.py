@@ -144,11 +144,11 @@ def markdown(report: dict) -> str:
     machine = report["machine"]
     return "\n".join([
         "# Training speed (CPU, one thread)", "",
-        f"`python benchmarks/training_speed.py`: {report['images'][0]} training + {report['images'][1]} validation images "
+        (f"`python benchmarks/training_speed.py`: {report['images'][0]} training + {report['images'][1]} validation images "
         f"({report['data']}), second epoch of two, median of {report['rounds']} interleaved rounds; before = commit "
         f"{report['baseline']}. Machine: {machine['cpu']}, {machine['cores']} cores, torch {machine['torch']}; load average "
         f"{', '.join(f'{x:.1f}' for x in report['load_avg'])} during the run. Single-thread fp32 GEMM peak "
-        f"{peak:.1f} GFLOP/s.", "",
+        f"{peak:.1f} GFLOP/s."), "",
         tabulate(table, headers=["blueprint", "MMACs", "before: s/epoch (GFLOP/s, % of peak)", "after (short recipe)",
                                  "speed-up", "after, reference recipe (batch 128)", "speed-up"], tablefmt="github"), ""])
 
