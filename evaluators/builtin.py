@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from evaluators.base import EvalContext, Evaluator, Tier
-from evaluators.data import load_image_folder, random_batch
+from evaluators.data import load_data, random_batch
 from evaluators.latency import measure_latency, measure_throughput
 from evaluators.proxies import BASELINES, PROXIES, proxy_score
 from evaluators.registry import register_evaluator
@@ -27,7 +27,7 @@ __all__ = ["AnalyticEvaluator", "LatencyEvaluator", "ProxyEvaluator", "Throughpu
 def proxy_batch(blueprint: Any, ctx: EvalContext) -> tuple[torch.Tensor, torch.Tensor]:
     """The batch proxies score: real training images when `ctx.data` is set, else seeded noise."""
     if ctx.data is not None:
-        return random_batch(load_image_folder(ctx.data), ctx.batch_size, ctx.seed)
+        return random_batch(load_data(ctx.data), ctx.batch_size, ctx.seed)
     generator = torch.Generator().manual_seed(ctx.seed)
     shape = (ctx.batch_size, blueprint.in_chans, blueprint.img_size, blueprint.img_size)  # [B, C, H, W]
     inputs = torch.randn(shape, generator=generator)
@@ -113,7 +113,7 @@ class TrainEvaluator(Evaluator):
             raise GasError("the train evaluator needs data: pass an ImageFolder root (--data PATH)")
         target = model if model is not None else blueprint
         if model is not None and isinstance(blueprint, Blueprint):
-            check_blueprint_fits(blueprint, load_image_folder(ctx.data))
+            check_blueprint_fits(blueprint, load_data(ctx.data))
         result = train_and_evaluate(
             target, ctx.data, epochs=ctx.epochs, max_steps=ctx.max_steps, time_limit_s=ctx.time_limit_s,
             report=ctx.report, seed=ctx.seed, device=ctx.device, threads=ctx.threads,

@@ -23,7 +23,7 @@ from rich.progress import (
 )
 
 from evaluators.base import EvaluationError
-from evaluators.data import ImageData, load_image_folder, random_batch
+from evaluators.data import ImageData, load_data, random_batch
 from evaluators.proxies import BASELINES, list_proxies, proxy_score
 from evaluators.threads import thread_count
 from evaluators.training import build_model, train_and_evaluate
@@ -116,8 +116,8 @@ def run_calibration(config: CalibrationConfig) -> dict:
     """Sample, score, train, correlate, and write the report files; returns the JSON summary."""
     from search_spaces import get_space
 
-    data = load_image_folder(config.data)
-    space = get_space(config.space, img_size=data.img_size, num_classes=data.num_classes)
+    data = load_data(config.data)
+    space = get_space(config.space, img_size=data.img_size, num_classes=data.num_classes, in_chans=data.in_chans)
     candidates = sample_blueprints(space, config.archs, config.max_mmacs * 1e6, config.seed)
     records, start = [], time.perf_counter()
     with thread_count(config.threads) as threads, _progress() as progress:
