@@ -195,8 +195,7 @@ class _Setup:
         from gas.progress import SearchProgress
 
         config = self.config.model_dump(mode="json")
-        reporter = SearchProgress(total=self.config.trials, proxy_key=self.objectives.keys[0],
-                                  maximise=self.objectives.proxy_higher_is_better, enabled=progress)
+        reporter = SearchProgress(total=self.config.trials, objectives=self.objectives, enabled=progress)
         generator = Generator(space=self.space, budgets=self.budgets, objectives=self.objectives, study=study,
                               band=self.config.band, listener=_Listener(run_dir, study, config, self.objectives, reporter))
         reporter.done = generator.evaluations()
@@ -331,8 +330,7 @@ def _finish(run_dir: Path, study: optuna.Study, config: dict, objectives: Object
 
     entries = write_views(run_dir, study, config, objectives, trials_too=True)
     write_plots(run_dir, study, objectives)
-    sign = 1.0 if objectives.proxy_higher_is_better else -1.0
-    best = max(entries, key=lambda e: sign * e["metrics"][objectives.keys[0]], default=None)
+    best = objectives.best(entries, lambda entry: entry["metrics"][objectives.primary_key])
     return SearchResult(run_dir=run_dir, pareto=entries, best=best, evaluations=generator.evaluations(),
                         objectives=objectives, study=study)
 

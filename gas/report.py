@@ -89,7 +89,7 @@ def pareto_table(entries: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> s
 
 
 def summary_markdown(study: optuna.Study, run_name: str, config: Mapping[str, Any],
-                     entries: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> str:
+                     entries: Sequence[Mapping[str, Any]], objectives: Objectives) -> str:
     """summary.md: what was searched, how the trials ended, and the Pareto table."""
     trials = study.get_trials(deepcopy=False)
     counts: dict[str, int] = {}
@@ -102,12 +102,12 @@ def summary_markdown(study: optuna.Study, run_name: str, config: Mapping[str, An
         "",
         f"- space: `{config['space']}` {config.get('space_options') or ''}",
         f"- budgets: {budgets} (flops counted as MACs)",
-        f"- objectives: {', '.join(config['objectives'])} (proxy = `{keys[0]}`); sampler: {config['sampler']}",
+        f"- objectives: {', '.join(config['objectives'])} (proxy = `{objectives.proxy_key}`); sampler: {config['sampler']}",
         f"- proposals: {len(trials)} ({', '.join(f'{k}: {v}' for k, v in sorted(counts.items()))})",
         "",
         f"## Pareto set ({len(entries)})",
         "",
-        pareto_table(entries, keys) if entries else "_no feasible trial finished yet_",
+        pareto_table(entries, objectives.keys) if entries else "_no feasible trial finished yet_",
         "",
         "Plots: `pareto.png` (front), `history.png` (objective over trials).",
     ]
@@ -124,9 +124,8 @@ def write_views(run_dir, study: optuna.Study, config: Mapping[str, Any], objecti
     from gas import runs
 
     entries = pareto_entries(study)
-    header = [{"name": k, "direction": d} for k, d in zip(objectives.keys, objectives.directions)]
-    runs.write_pareto(run_dir, header, config["budgets"], entries)
-    text = summary_markdown(study, run_dir.name, config, entries, objectives.keys)
+    runs.write_pareto(run_dir, objectives.header(), config["budgets"], entries)
+    text = summary_markdown(study, run_dir.name, config, entries, objectives)
     (run_dir / runs.SUMMARY_FILE).write_text(text)
     if trials_too:
         runs.write_trials(run_dir, [trial_record(t) for t in study.get_trials(deepcopy=False) if t.state.is_finished()])

@@ -7,6 +7,7 @@ import json
 
 from gas import runs
 from gas.errors import GasError
+from gas.objectives import Objectives
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -24,7 +25,7 @@ def run_show(args: argparse.Namespace) -> int:
 
     run_dir = runs.resolve_run(args.name, args.runs_dir)
     header, entries = runs.load_pareto(run_dir)
-    keys = [_objective_key(o) for o in header.get("objectives", [])]
+    keys = Objectives.from_header(header.get("objectives", [])).keys
     budgets = _budgets(header.get("budgets")) or "none"
     print(f"run {run_dir.name} ({run_dir}): objectives {', '.join(keys)}; budgets {budgets}")
     if not entries:
@@ -64,10 +65,6 @@ def _parse(line: str) -> dict:
     except json.JSONDecodeError:
         return {}
     return record if isinstance(record, dict) else {}
-
-
-def _objective_key(objective) -> str:
-    return objective["name"] if isinstance(objective, dict) else str(objective).partition(":")[0]
 
 
 def _config(run_dir) -> dict:
