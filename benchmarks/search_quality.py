@@ -33,13 +33,14 @@ import optuna
 
 import gas  # noqa: F401 - import order: gas before search_spaces
 from gas.budget import Budgets, parse_budgets
+from gas.config import SearchConfig
 from gas.generator import Generator, Status, make_sampler
 from gas.objectives import Objectives
 from gas.trial import evaluate_candidate
 from search_spaces import get_space
 
 RESULTS = Path(__file__).parent / "results"
-METHODS = {"generator": ("tpe", 0.6), "random": ("random", None)}
+METHODS = {"generator": ("tpe", SearchConfig().band), "random": ("random", None)}  # gas search's own band
 SETTINGS = {"single": ("proxy",), "pareto": ("proxy", "macs")}
 
 

@@ -92,7 +92,7 @@ class Generator:
         budgets: Budgets,
         objectives: Objectives,
         study: optuna.Study,
-        band: float | None = 0.6,
+        band: float | None,
         listener: Callable[[str, FrozenTrial], None] | None = None,
     ):
         self.space, self.budgets, self.objectives, self.study = space, budgets, objectives, study

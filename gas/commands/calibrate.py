@@ -13,17 +13,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="Kendall tau / Spearman rho of each accuracy proxy against short training",
         description="Sample small blueprints, score them with every proxy, train each briefly on an "
         "ImageFolder, and report how well each proxy ranks them (JSON, markdown, PNG).",
+        epilog="example:\n  gas calibrate --data /data/cifar10-mini --archs 36 --epochs 3 --threads 2",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--space", default="hiera")
+    parser.add_argument("--space", default="hiera", help="search space to sample (default: hiera)")
     parser.add_argument("--data", required=True, metavar="PATH", help="ImageFolder root with train/ and val/")
-    parser.add_argument("--archs", type=int, default=30, metavar="K", help="blueprints to sample (default 30)")
-    parser.add_argument("--epochs", type=int, default=3, help="training epochs per blueprint (default 3)")
-    parser.add_argument("--max-mmacs", type=float, default=10.0, help="analytic MACs cap in millions (default 10)")
-    parser.add_argument("--proxy-batch", type=int, default=64, help="images in the proxy batch (default 64)")
-    parser.add_argument("--time-limit", type=float, default=300.0, help="training seconds per blueprint, a safety cap (default 300)")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    parser.add_argument("--seed", type=int, default=0, help="first sampling seed (default 0)")
-    parser.add_argument("--out", default="benchmarks/results/", help="output folder (default benchmarks/results/)")
+    parser.add_argument("--archs", type=int, default=30, metavar="K", help="blueprints to sample (default: 30)")
+    parser.add_argument("--epochs", type=int, default=3, metavar="N", help="training epochs per blueprint (default: 3)")
+    parser.add_argument("--max-mmacs", type=float, default=10.0, metavar="M", help="analytic MACs cap in millions (default: 10)")
+    parser.add_argument("--proxy-batch", type=int, default=64, metavar="N", help="images in the proxy batch (default: 64)")
+    parser.add_argument("--time-limit", type=float, default=300.0, metavar="SECONDS", help="training seconds per blueprint, a safety cap (default: 300)")
+    parser.add_argument("--threads", type=int, default=None, metavar="N", help="torch threads (default: torch's own count)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N", help="first sampling seed (default: 0)")
+    parser.add_argument("--out", default="benchmarks/results/", metavar="DIR", help="output folder (default: benchmarks/results/)")
     parser.set_defaults(func=run)
 
 
