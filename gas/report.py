@@ -11,6 +11,7 @@ from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
+from tabulate import tabulate
 
 from gas.budget import format_budget
 from gas.generator import Status
@@ -50,13 +51,12 @@ def evaluated_trials(study: optuna.Study) -> list[FrozenTrial]:
 
 
 def pareto_entries(study: optuna.Study) -> list[dict[str, Any]]:
-    """The feasible Pareto set (best trial(s) for one objective), one entry per arch_id."""
-    candidates = evaluated_trials(study)
-    if not candidates:
-        return []
-    front = optuna.study._multi_objective._get_pareto_front_trials_by_trials(
-        candidates, study.directions, consider_constraint=True
-    )
+    """The feasible Pareto set (best trial(s) for one objective), one entry per arch_id.
+
+    `Study.best_trials` honours the budget constraints; the duplicates it also holds (complete
+    trials answered from the cache, with their source's values) are left out.
+    """
+    front = [t for t in study.best_trials if t.user_attrs.get("gas_status") == Status.EVALUATED]
     entries, seen = [], set()
     for trial in sorted(front, key=lambda t: t.number):
         arch_id = trial.user_attrs["arch_id"]
@@ -77,15 +77,15 @@ def pareto_table(entries: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> s
 
     extra = [k for k in keys if k not in ("macs", "params")]
     header = ["trial", "arch_id", *extra, "params (M)", "GMACs", "blueprint"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    rows = []
     for entry in entries:
         metrics = entry["metrics"]
         blueprint = entry["blueprint"]
         blueprint = blueprint if isinstance(blueprint, Blueprint) else Blueprint.model_validate(blueprint)
-        cells = [str(entry["number"]), entry["arch_id"], *(f"{metrics.get(k, float('nan')):.4g}" for k in extra),
-                 f"{metrics.get('params', 0) / 1e6:.2f}", f"{metrics.get('macs', 0) / 1e9:.3f}", blueprint.describe().replace("|", "\\|")]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        rows.append([entry["number"], entry["arch_id"], *(f"{metrics.get(k, float('nan')):.4g}" for k in extra),
+                     f"{metrics.get('params', 0) / 1e6:.2f}", f"{metrics.get('macs', 0) / 1e9:.3f}",
+                     blueprint.describe().replace("|", "\\|")])  # a bare | would split the cell
+    return tabulate(rows, header, tablefmt="github", disable_numparse=True)
 
 
 def summary_markdown(study: optuna.Study, run_name: str, config: Mapping[str, Any],

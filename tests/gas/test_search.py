@@ -69,7 +69,7 @@ def test_show_and_runs_print_the_run(finished, capsys):
     _, runs_dir = finished
     assert main(["show", "--runs-dir", str(runs_dir)]) == 0
     out = capsys.readouterr().out
-    assert "run tiny" in out and "| trial | arch_id |" in out
+    assert "run tiny" in out and "| trial | arch_id |" in " ".join(out.split())  # columns padded to width
     assert main(["runs", "--runs-dir", str(runs_dir)]) == 0
     assert "tiny" in capsys.readouterr().out
     assert resolve_run(None, runs_dir).name == "tiny"
