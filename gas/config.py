@@ -57,8 +57,9 @@ class SearchConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     space: Annotated[str, Flag(metavar="NAME")] = Field("hiera", description="search space (`gas cost` prices its presets)")
-    space_options: Annotated[dict[str, Any], Flag("--space-option", "KEY=VALUE", repeat=True, keys=("img_size", "num_classes"))] = Field(
-        default_factory=dict, description="an option of the space's constructor, e.g. in_chans=1; repeat for more "
+    space_options: Annotated[
+        dict[str, Any], Flag("--space-option", "KEY=VALUE", repeat=True, keys=("img_size", "num_classes"))
+    ] = Field(default_factory=dict, description="an option of the space's constructor, e.g. in_chans=1; repeat for more "
         "(the space's defaults otherwise: 224 px and 1000 classes for hiera)")
     budgets: Annotated[dict[str, float], Flag("--budget", "NAME=VALUE", repeat=True)] = Field(
         default_factory=dict, description="hard limit: flops=1G (MACs), params=8M, latency=20ms (batch 1), "
@@ -68,15 +69,16 @@ class SearchConfig(BaseModel):
     proxy: Annotated[str | None, Flag(metavar="NAME")] = Field(
         DEFAULT_PROXY, description="accuracy proxy evaluator (a zero-cost proxy, or train)")
     sampler: Literal["tpe", "nsga2", "random"] = Field("tpe", description="Optuna sampler")
-    band: float | None = Field(0.6, ge=0.0, le=1.0,
-                               description="lowest share of the tightest analytic budget a proposal's width aims for (0..1)")
+    band: float | None = Field(
+        0.6, ge=0.0, le=1.0, description="lowest share of the tightest analytic budget a proposal's width aims for (0..1)")
     trials: int = Field(50, ge=1, description="evaluations in total; with --resume the new total (default there: as before)")
     seed: int = Field(0, description="seed of the sampler and of every evaluation")
-    run: Annotated[str | None, Flag(metavar="NAME")] = Field(None, description="run name (default: <space>-<budgets>-<date>-<time>)")
+    run: Annotated[str | None, Flag(metavar="NAME")] = Field(
+        None, description="run name (default: <space>-<budgets>-<date>-<time>)")
     storage: Annotated[str | None, Flag(metavar="URL")] = Field(
         None, description="Optuna storage URL, or journal:///shared/study.log (default: SQLite in the run dir)")
-    address: Annotated[str | None, Flag(metavar="ADDRESS")] = Field(None, description="Ray cluster: auto, HOST:PORT or ray://HOST:10001 "
-                                "(default: $RAY_ADDRESS, else an embedded local Ray)")
+    address: Annotated[str | None, Flag(metavar="ADDRESS")] = Field(
+        None, description="Ray cluster: auto, HOST:PORT or ray://HOST:10001 (default: $RAY_ADDRESS, else an embedded local Ray)")
     cpus_per_trial: float = Field(1.0, gt=0, description="CPUs Ray reserves for a trial (also its torch threads)")
     gpus_per_trial: float = Field(0.0, ge=0, description="GPUs Ray reserves for a trial")
     device: Literal["auto", "cpu", "cuda"] = Field(
