@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 
 import torch
+from tabulate import tabulate
 
 import gas
 from gas.flops import traced_macs
@@ -105,15 +106,15 @@ def write_report(report: dict) -> None:
             f"{report['img_size']} px (<= {report['max_gmacs']} GMACs), {report['traced_blueprints']} of them traced."
         ),
         "",
-        "| measure | value |",
-        "|---|---|",
-        f"| analytic cost, blueprints/s (median of 5) | {report['analytic_blueprints_per_s']['median']:,.0f} |",
-        f"| analytic cost per blueprint | {report['analytic_us_per_blueprint']:.1f} us |",
-        f"| fvcore trace per blueprint (median) | {report['trace_s_median']:.3f} s |",
-        f"| build + trace per blueprint (median) | {report['build_and_trace_s_median']:.3f} s |",
-        f"| speed-up vs trace | {report['speedup_vs_trace']:,.0f}x |",
-        f"| speed-up vs build + trace | {report['speedup_vs_build_and_trace']:,.0f}x |",
-        f"| traced blueprints whose MACs differ > 0.5% | {report['macs_disagreements_over_0.5pct']} |",
+        tabulate([
+            ["analytic cost, blueprints/s (median of 5)", f"{report['analytic_blueprints_per_s']['median']:,.0f}"],
+            ["analytic cost per blueprint", f"{report['analytic_us_per_blueprint']:.1f} us"],
+            ["fvcore trace per blueprint (median)", f"{report['trace_s_median']:.3f} s"],
+            ["build + trace per blueprint (median)", f"{report['build_and_trace_s_median']:.3f} s"],
+            ["speed-up vs trace", f"{report['speedup_vs_trace']:,.0f}x"],
+            ["speed-up vs build + trace", f"{report['speedup_vs_build_and_trace']:,.0f}x"],
+            ["traced blueprints whose MACs differ > 0.5%", report["macs_disagreements_over_0.5pct"]],
+        ], ["measure", "value"], tablefmt="github", disable_numparse=True),
     ]
     (RESULTS / "cost_speed.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import torch
+from tabulate import tabulate
 
 import gas
 from gas.machine import describe_machine, machine_line
@@ -85,14 +86,13 @@ def markdown(report: dict) -> str:
         f"(median, IQR). Machine: {report['machine_line']}. {report['started']}; 1-min load average "
          f"{report['load_average_1min']['before']:.1f} before, {report['load_average_1min']['after']:.1f} after."),
         "",
-        "| model | GMACs | repeat medians (ms) | median (ms) | max rel. diff | within 10% |",
-        "|---|---:|---|---:|---:|:---:|",
+        tabulate(
+            [[name, f"{row['gmacs']:.2f}", ", ".join(f"{m:.1f}" for m in row["repeat_medians_ms"]),
+              f"{row['median_of_medians_ms']:.1f}", f"{100 * row['max_rel_diff']:.1f}%",
+              "yes" if row["max_rel_diff"] <= TARGET else "no"] for name, row in report["models"].items()],
+            ["model", "GMACs", "repeat medians (ms)", "median (ms)", "max rel. diff", "within 10%"],
+            tablefmt="pipe", colalign=("left", "right", "left", "right", "right", "center"), disable_numparse=True),
     ]
-    for name, row in report["models"].items():
-        medians = ", ".join(f"{m:.1f}" for m in row["repeat_medians_ms"])
-        ok = "yes" if row["max_rel_diff"] <= TARGET else "no"
-        lines.append(f"| {name} | {row['gmacs']:.2f} | {medians} | {row['median_of_medians_ms']:.1f} | "
-                     f"{100 * row['max_rel_diff']:.1f}% | {ok} |")
     lines += ["", ("Max rel. diff = (slowest repeat median - fastest) / fastest. The machine is shared; "
                    "other jobs running at the same time widen it. The control row is a bare GEMM behind the "
                    "same timer: its spread is the machine's own drift over the run."), ""]

@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tabulate import tabulate
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -59,15 +61,15 @@ def main() -> None:
 def write(report: dict) -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "multi_fidelity.json").write_text(json.dumps(report, indent=2) + "\n")
-    rows = "\n".join(
-        f"| {r['scheduler']} | {r['trials']} | {r['total_epochs']:.1f} | {r['stopped_early']} | "
-        f"{r['best_val_top1']:.4f} | {r['wall_s']:.0f} |" for r in (report["full"], report["asha"]))
+    rows = [[r["scheduler"], r["trials"], f"{r['total_epochs']:.1f}", r["stopped_early"], f"{r['best_val_top1']:.4f}",
+             f"{r['wall_s']:.0f}"] for r in (report["full"], report["asha"])]
+    table = tabulate(rows, ["scheduler", "trials", "total epochs", "stopped early", "best val top-1", "wall (s)"],
+                     tablefmt="pipe", colalign=("left",) + ("right",) * 5, disable_numparse=True)
     text = (f"# Multi-fidelity: full training vs ASHA ({report['trials']} trials, {report['epochs']} epochs, "
             f"seed {report['seed']}, cifar10-mini 32 px)\n\n"
             f"Load average before {report['load_before'][0]:.2f}, after {report['load_after'][0]:.2f}; "
             f"same candidates in both runs: {report['same_candidates']}.\n\n"
-            "| scheduler | trials | total epochs | stopped early | best val top-1 | wall (s) |\n"
-            f"|---|---:|---:|---:|---:|---:|\n{rows}\n\n"
+            f"{table}\n\n"
             f"ASHA trained **{100 * report['epochs_saved']:.0f}% fewer epochs**.\n")
     (RESULTS / "multi_fidelity.md").write_text(text)
     print(text)

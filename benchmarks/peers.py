@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import torch
+from tabulate import tabulate
 
 from gas.benchmarking import (
     DEFAULT_MODELS,
@@ -52,23 +53,21 @@ def stability_section(results: list[BenchResult]) -> tuple[list[str], dict]:
     if len(results) < 2:
         return ["## Ranking stability", "", "Single run (use --runs 2 to check the ranking).", ""], {}
     latency = [{row.name: row.latency.median_ms for row in r.rows} for r in results]
-    throughput = [{row.name: row.throughput.images_per_s for row in r.rows} for r in results]  # tau ignores direction
+    throughput = [{row.name: row.throughput.throughput_per_s for row in r.rows} for r in results]  # tau ignores direction
     data = {"latency": [compare_runs(latency[0], other) for other in latency[1:]],
             "throughput": [compare_runs(throughput[0], other) for other in throughput[1:]]}
-    lines = ["## Ranking stability across runs", "",
-             ("| run | measure | Kendall tau vs run 1 | identical ranking | agrees on every pair more than ... apart "
-             "| max spread of a model |"),
-             "|---|---|---|---|---|---|"]
-    for measure, comparisons in data.items():
-        for index, c in enumerate(comparisons, start=2):
-            lines.append(f"| {index} | {measure} | {c['kendall_tau']:.3f} | {'yes' if c['identical_ranking'] else 'no'} "
-                         f"| {100 * c['ranking_resolution']:.1f}% | {100 * c['max_relative_spread']:.0f}% |")
+    header = ["run", "measure", "Kendall tau vs run 1", "identical ranking", "agrees on every pair more than ... apart",
+              "max spread of a model"]
+    rows = [[index, measure, f"{c['kendall_tau']:.3f}", "yes" if c["identical_ranking"] else "no",
+             f"{100 * c['ranking_resolution']:.1f}%", f"{100 * c['max_relative_spread']:.0f}%"]
+            for measure, comparisons in data.items() for index, c in enumerate(comparisons, start=2)]
+    lines = ["## Ranking stability across runs", "", tabulate(rows, header, tablefmt="github", disable_numparse=True)]
     lines += ["", ("Models closer than the resolution may swap places between runs; every pair further apart is "
               "ordered the same way in both (gas.benchmarking.ranking).")]
-    lines += ["", "Batch-1 latency (ms) per run:", "", "| model | " + " | ".join(f"run {i + 1}" for i in range(len(results))) + " |",
-              "|---|" + "---|" * len(results)]
-    for name in sorted(latency[0], key=latency[0].get):
-        lines.append(f"| {name} | " + " | ".join(f"{run.get(name, float('nan')):.2f}" for run in latency) + " |")
+    per_run = [[name, *(f"{run.get(name, float('nan')):.2f}" for run in latency)]
+               for name in sorted(latency[0], key=latency[0].get)]
+    header = ["model", *(f"run {i + 1}" for i in range(len(results)))]
+    lines += ["", "Batch-1 latency (ms) per run:", "", tabulate(per_run, header, tablefmt="github", disable_numparse=True)]
     return lines + [""], data
 
 

@@ -26,6 +26,8 @@ import os
 import time
 from pathlib import Path
 
+from tabulate import tabulate
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -144,15 +146,15 @@ def main() -> None:
 def write(report: dict) -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "ray_scaling.json").write_text(json.dumps(report, indent=2) + "\n")
-    rows = "\n".join(
-        f"| {r['concurrency']} | {r['completed']}/{r['trials']} | {r['wall_s']:.1f} | {r['eval_s_mean']:.2f} | "
-        f"{r['first_eval_s_mean']:.2f} | {r['later_eval_s_mean']:.2f} | "
-        f"{r['overhead_per_trial_s']:.2f} | {100 * r['overhead_fraction']:.1f}% |" for r in report["runs"])
+    header = ["concurrency", "trials", "wall (s)", "eval per trial (s)", "first trial of a worker (s)",
+              "later trials (s)", "overhead per trial (s)", "overhead share"]
+    rows = [[r["concurrency"], f"{r['completed']}/{r['trials']}", f"{r['wall_s']:.1f}", f"{r['eval_s_mean']:.2f}",
+             f"{r['first_eval_s_mean']:.2f}", f"{r['later_eval_s_mean']:.2f}", f"{r['overhead_per_trial_s']:.2f}",
+             f"{100 * r['overhead_fraction']:.1f}%"] for r in report["runs"]]
+    table = tabulate(rows, header, tablefmt="pipe", colalign=("right",) * len(header), disable_numparse=True)
     text = (f"# Ray scaling (grad_norm at 224 px, turbovit_ref-size blueprints, batch {report['batch_size']})\n\n"
             f"{report['cpus']} cores; load average before {report['load_before'][0]:.2f}, after {report['load_after'][0]:.2f}.\n\n"
-            "| concurrency | trials | wall (s) | eval per trial (s) | first trial of a worker (s) | later trials (s) "
-            "| overhead per trial (s) | overhead share |\n"
-            f"|---:|---:|---:|---:|---:|---:|---:|---:|\n{rows}\n\n"
+            f"{table}\n\n"
             f"Scaling efficiency T1 / (2 T2): **{100 * report['scaling_efficiency']:.0f}%**. The same evaluations "
             f"in plain processes without Ray (the machine's ceiling): {report['raw_wall_s'][0]:.1f} s and "
             f"{report['raw_wall_s'][1]:.1f} s, efficiency {100 * report['raw_scaling_efficiency']:.0f}%.\n")

@@ -30,16 +30,18 @@ from typing import Any
 
 import numpy as np
 import optuna
+from tabulate import tabulate
 
 import gas  # noqa: F401 - import order: gas before search_spaces
 from gas.budget import Budgets, parse_budgets
+from gas.config import SearchConfig
 from gas.generator import Generator, Status, make_sampler
 from gas.objectives import Objectives
 from gas.trial import evaluate_candidate
 from search_spaces import get_space
 
 RESULTS = Path(__file__).parent / "results"
-METHODS = {"generator": ("tpe", 0.6), "random": ("random", None)}
+METHODS = {"generator": ("tpe", SearchConfig().band), "random": ("random", None)}  # gas search's own band
 SETTINGS = {"single": ("proxy",), "pareto": ("proxy", "macs")}
 
 
@@ -65,7 +67,13 @@ def run_method(method: str, setting: str, seed: int, trials: int, budgets: Budge
 
 
 def hypervolume(points: list[tuple[float, float]], reference: tuple[float, float]) -> float:
-    """2-D hypervolume of (proxy up, MACs down) points against (worst proxy, budget)."""
+    """2-D hypervolume of (proxy up, MACs down) points against (worst proxy, budget).
+
+    Optuna's own hypervolume is used so this figure matches the one Optuna's samplers and
+    `optuna.visualization.plot_hypervolume_history` compute; Optuna 4/5 expose it only from the
+    private `optuna._hypervolume` (the public plot needs plotly and draws instead of returning a
+    number), so the private import is confined to this function.
+    """
     from optuna._hypervolume import compute_hypervolume
 
     losses = np.array([[-p, m] for p, m in points if p > reference[0] and m < reference[1]])
@@ -124,6 +132,15 @@ def main(argv: list[str] | None = None) -> dict:
     return report
 
 
+def _seed_rows(per_seed: dict, keys: list[str]) -> list[list[str]]:
+    """One table row per setting, seed and method: the figures `keys` names."""
+    rows = []
+    for key, methods in per_seed.items():
+        setting, seed = key.split("/")
+        rows += [[setting, method, seed, *(f"{row[k]:.4g}" for k in keys)] for method, row in methods.items()]
+    return rows
+
+
 def write(report: dict, runs: dict, seeds: list[int]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "search_quality.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -135,13 +152,9 @@ def write(report: dict, runs: dict, seeds: list[int]) -> None:
          f"seeds {seeds}, proxy `{report['proxy']}`. In-process, no Ray. `single`: --objective proxy; "
          "`pareto`: --objective proxy,macs."),
         "",
-        "| setting | method | seed | " + " | ".join(keys) + " |",
-        "|---|---|---|" + "---|" * len(keys),
+        tabulate(_seed_rows(report["per_seed"], keys), ["setting", "method", "seed", *keys], tablefmt="github",
+                 disable_numparse=True),
     ]
-    for key, rows in report["per_seed"].items():
-        setting, seed = key.split("/")
-        for method, row in rows.items():
-            lines.append(f"| {setting} | {method} | {seed} | " + " | ".join(f"{row[k]:.4g}" for k in keys) + " |")
     lines += ["", (f"Hypervolume ratio generator / random (`pareto`, mean over seeds): **{report['hypervolume_ratio']:.2f}x** "
                    f"(target >= 1.2x). Best proxy ratio (`single`): **{report['best_proxy_ratio']:.2f}x**. "
                    "`fraction_using_60pct`: share of evaluated candidates using >= 60% of the budget (target >= 95% "

@@ -49,7 +49,7 @@ class ProxyEvaluator(Evaluator):
             raise GasError(f"the {self.name} proxy needs a built model")
         inputs, targets = proxy_batch(blueprint, ctx)
         with thread_count(ctx.threads):
-            score = proxy_score(self.name, model, inputs.to(ctx.device), targets.to(ctx.device), seed=ctx.seed)
+            score = proxy_score(self.name, model.to(ctx.device), inputs, targets, seed=ctx.seed)  # inputs follow the model
         return {self.name: score}
 
 

@@ -6,6 +6,8 @@ import json
 import math
 from pathlib import Path
 
+from tabulate import tabulate
+
 from gas.errors import GasError
 
 __all__ = ["write_report"]
@@ -40,14 +42,13 @@ def markdown(summary: dict) -> str:
         f"{config['proxy_batch']} training images at initialisation. Machine: {machine['cpu']}, "
         f"{machine['threads']} threads, torch {machine['torch']}; wall time {summary['wall_s'] / 60:.1f} min."),
         "",
-        "| proxy | Kendall tau | Spearman rho | n |",
-        "|---|---:|---:|---:|",
+        tabulate(
+            [[f"{name} (baseline)" if name in ("params", "macs") else name, f"{table[name]['kendall_tau']:.3f}",
+              f"{table[name]['spearman_rho']:.3f}", table[name]["n"]]
+             for name in sorted(table, key=lambda k: -_value(table[k]["kendall_tau"]))],
+            ["proxy", "Kendall tau", "Spearman rho", "n"], tablefmt="pipe", colalign=("left", "right", "right", "right"),
+            disable_numparse=True),
     ]
-    order = sorted(table, key=lambda k: -_value(table[k]["kendall_tau"]))
-    for name in order:
-        row = table[name]
-        label = f"{name} (baseline)" if name in ("params", "macs") else name
-        lines.append(f"| {label} | {row['kendall_tau']:.3f} | {row['spearman_rho']:.3f} | {row['n']} |")
     lines += ["", f"Best proxy (highest Kendall tau, baselines excluded): **{summary['best_proxy']}**.", ""]
     failures = [(r["arch_id"], k, v) for r in summary["candidates"] for k, v in r["errors"].items()]
     if failures:

@@ -5,22 +5,30 @@ Timing rules, because a latency figure is only worth what its conditions are:
   * warm-up calls first (allocator, oneDNN/cuDNN kernel choice, `torch.compile`);
   * freed CPU memory stays in the process heap (`evaluators.allocator.keep_heap`), so calls do not
     pay the host's page-fault cost, the largest source of spread on a virtual machine;
-  * on CUDA every timed call is bracketed by `torch.cuda.synchronize()`;
-  * the median of the repeats is reported with its interquartile range, and the result names
-    the device, threads, dtype and batch it was taken on.
+  * on CUDA every timed call is bracketed by `torch.cuda.synchronize()` (`device_clock`);
+  * the median of the per-call times is reported with its interquartile range, and the result
+    names the device, threads, dtype and batch it was taken on.
+
+The calls are timed by the standard library's `timeit.Timer(...).repeat(repeats, number=1)`, the
+loop `torch.utils.benchmark.Timer` is built on (garbage collection paused while timing, as there).
+The torch Timer itself is not used: its `timeit` returns one mean after a warm-up of its own before
+every block, and `blocked_autorange` picks its own block size, while gas reports the spread of
+single calls and pools a fixed number of them over the interleaved rounds of `gas bench`; and
+importing torch.utils.benchmark logs a warning on a machine without a CUDA runtime.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+import timeit
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
 from torch import nn
 
 from evaluators.allocator import keep_heap
+from evaluators.device import check_device, device_clock, device_name
 from evaluators.threads import thread_count
 from gas.errors import GasError
 
@@ -29,7 +37,11 @@ __all__ = ["LatencyResult", "measure_latency", "measure_throughput"]
 
 @dataclass(frozen=True)
 class LatencyResult:
-    """Per-call wall time of `model(batch)` in milliseconds, and the conditions it was taken under."""
+    """Per-call wall time of `model(batch)` in milliseconds, and the conditions it was taken under.
+
+    `gas bench` pools the results of its interleaved rounds into one (`pooled`), so a single
+    measurement and a benchmark row are the same type.
+    """
 
     median_ms: float
     iqr_ms: float
@@ -46,10 +58,32 @@ class LatencyResult:
     compiled: bool = False
     samples_ms: tuple[float, ...] = field(default=(), repr=False)
 
+    @classmethod
+    def from_samples(cls, samples_ms: Sequence[float], **conditions: object) -> LatencyResult:
+        """The median, quartiles and IQR of `samples_ms`, with the conditions they were taken under."""
+        q1, median, q3 = np.percentile(np.asarray(samples_ms, dtype=float), [25, 50, 75])
+        return cls(median_ms=float(median), iqr_ms=float(q3 - q1), q1_ms=float(q1), q3_ms=float(q3),
+                   samples_ms=tuple(float(s) for s in samples_ms), **conditions)
+
+    @classmethod
+    def pooled(cls, results: Sequence[LatencyResult]) -> LatencyResult:
+        """One result over the samples of several measurements taken under the same conditions."""
+        if not results:
+            raise GasError("no latency measurements to pool")
+        samples = [s for result in results for s in result.samples_ms]
+        pooled = cls.from_samples(samples, **_conditions(results[0]))
+        return replace(pooled, repeats=len(samples), warmup=sum(r.warmup for r in results))
+
     @property
     def throughput_per_s(self) -> float:
         """Images per second at this batch size (batch / median time)."""
         return self.batch_size * 1000.0 / self.median_ms
+
+    @property
+    def throughput_iqr_per_s(self) -> float:
+        """Interquartile range of the per-call images per second (batch / each call's time)."""
+        q1, q3 = np.percentile(self.batch_size * 1000.0 / np.asarray(self.samples_ms), [25, 75])
+        return float(q3 - q1)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -73,7 +107,7 @@ def measure_latency(
     The model is moved to `device`/`dtype` for the measurement and put back where it was (device,
     dtype, train/eval mode) afterwards.
     """
-    _check_device(device)
+    check_device(device)
     if batch_size < 1 or repeats < 1 or warmup < 0:
         raise GasError("batch_size and repeats must be at least 1 and warmup at least 0")
     first = next(model.parameters(), None)
@@ -88,22 +122,10 @@ def measure_latency(
             model.to(*home).train(was_training)
             if channels_last:
                 model.to(memory_format=torch.contiguous_format)
-    q1, median, q3 = np.percentile(samples, [25, 50, 75])
-    return LatencyResult(
-        median_ms=float(median),
-        iqr_ms=float(q3 - q1),
-        q1_ms=float(q1),
-        q3_ms=float(q3),
-        device=_device_name(device),
-        threads=used_threads,
-        dtype=str(dtype).removeprefix("torch."),
-        batch_size=batch_size,
-        input_size=tuple(input_size),
-        repeats=repeats,
-        warmup=warmup,
-        channels_last=channels_last,
-        compiled=compile,
-        samples_ms=tuple(float(s) for s in samples),
+    return LatencyResult.from_samples(
+        samples, device=device_name(device), threads=used_threads, dtype=str(dtype).removeprefix("torch."),
+        batch_size=batch_size, input_size=tuple(input_size), repeats=repeats, warmup=warmup,
+        channels_last=channels_last, compiled=compile,
     )
 
 
@@ -127,33 +149,15 @@ def _prepare(model, input_size, batch_size, device, dtype, channels_last, compil
     return runner, x
 
 
-def _time_calls(runner, x: torch.Tensor, device: str, warmup: int, repeats: int) -> np.ndarray:
+def _time_calls(runner: Callable, x: torch.Tensor, device: str, warmup: int, repeats: int) -> list[float]:
     """Milliseconds of each of `repeats` calls, after `warmup` untimed calls."""
-    cuda = device.startswith("cuda")
+    calls = timeit.Timer("runner(x)", timer=device_clock(device), globals={"runner": runner, "x": x})
     with torch.inference_mode():
-        for _ in range(warmup):
-            runner(x)
-        samples = np.empty(repeats)
-        for i in range(repeats):
-            if cuda:
-                torch.cuda.synchronize(device)
-            start = time.perf_counter()
-            runner(x)
-            if cuda:
-                torch.cuda.synchronize(device)
-            samples[i] = (time.perf_counter() - start) * 1000.0
-    return samples
+        calls.timeit(warmup)
+        return [seconds * 1000.0 for seconds in calls.repeat(repeat=repeats, number=1)]
 
 
-def _check_device(device: str) -> None:
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise GasError(f"device {device!r} requested but CUDA is not available; use device='cpu'")
-    if not (device == "cpu" or device.startswith("cuda")):
-        raise GasError(f"unsupported device {device!r}; use 'cpu' or 'cuda[:N]'")
-
-
-def _device_name(device: str) -> str:
-    """'cpu' or 'cuda:0 (NVIDIA H100 ...)': which hardware the figure belongs to."""
-    if device.startswith("cuda"):
-        return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
-    return "cpu"
+def _conditions(result: LatencyResult) -> dict[str, object]:
+    """The fields of `result` that describe how it was measured (all but the figures)."""
+    figures = {"median_ms", "iqr_ms", "q1_ms", "q3_ms", "samples_ms"}
+    return {k: v for k, v in asdict(result).items() if k not in figures}

@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from pydantic import ValidationError
 
@@ -20,12 +21,27 @@ from gas.errors import one_line as fold_error
 COMMAND_MODULES = ("gas.commands.cost", "gas.commands.export", "gas.commands.calibrate", "gas.commands.search", "gas.commands.show",
                    "gas.commands.bench", "gas.commands.train")
 USAGE_ERROR = 2
+EXAMPLES = """examples:
+  gas cost                                   # params and GMACs of the presets
+  gas search --budget flops=1G --trials 40   # search; the run goes to runs/<name>/
+  gas show                                   # the Pareto table of the latest run
+  gas export best                            # its best blueprint as generated_archs/<name>.py
+  gas <command> --help                       # each command's options and examples"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors on one `gas: error:` line (subcommands inherit the class)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE_ERROR, f"gas: error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="gas",
         description="Generative architecture search for fast hierarchical vision transformers.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"gas {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

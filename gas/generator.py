@@ -92,7 +92,7 @@ class Generator:
         budgets: Budgets,
         objectives: Objectives,
         study: optuna.Study,
-        band: float | None = 0.6,
+        band: float | None,
         listener: Callable[[str, FrozenTrial], None] | None = None,
     ):
         self.space, self.budgets, self.objectives, self.study = space, budgets, objectives, study
@@ -166,7 +166,7 @@ class Generator:
             self.study.tell(trial, state=TrialState.FAIL)
         proposals = list(self._in_flight.values())
         for proposal in proposals:
-            self._requeue(self.study.trials[proposal.number])
+            self._requeue(proposal.trial)
         self._in_flight.clear()
         self._waiting.clear()
         return len(proposals)
@@ -262,12 +262,25 @@ class Generator:
             elif status in Status.EVALUATIONS and trial.user_attrs.get("arch_id"):
                 self._cache[trial.user_attrs["arch_id"]] = trial
 
-    def _requeue(self, trial: FrozenTrial) -> None:
-        storage = self.study._storage
-        storage.set_trial_user_attr(trial._trial_id, "gas_status", Status.INTERRUPTED)
+    def _requeue(self, trial: optuna.Trial | FrozenTrial) -> None:
+        """Fail an unfinished trial as interrupted and enqueue its parameters to be asked again."""
+        if isinstance(trial, optuna.Trial):
+            trial.set_user_attr("gas_status", Status.INTERRUPTED)
+        else:
+            _mark_interrupted(self.study, trial)
         self.study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
         if trial.params:
             self.study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+
+
+def _mark_interrupted(study: optuna.Study, trial: FrozenTrial) -> None:
+    """Record `gas_status = interrupted` on a RUNNING trial a dead driver left in the storage.
+
+    Optuna offers no public way to write to a trial this process did not ask for: a FrozenTrial is
+    a read-only copy and the storage id it needs is private. This is the one place gas reaches into
+    `study._storage` and `trial._trial_id`.
+    """
+    study._storage.set_trial_user_attr(trial._trial_id, "gas_status", Status.INTERRUPTED)
 
 
 def _as_floats(metrics: Mapping[str, Any]) -> dict[str, float]:

@@ -14,10 +14,10 @@ the source of truth; a resumed run rebuilds its state from it (see `Generator`).
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import sys
-from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +28,7 @@ import optuna
 from gas import runs
 from gas.budget import Budgets, format_budget
 from gas.cluster import check_runs_dir_for_job
-from gas.config import SearchConfig, make_config
+from gas.config import SearchConfig, config_signature, make_config, options_help
 from gas.errors import GasError, one_line
 from gas.fidelity import Prescreen
 from gas.generator import Generator, make_sampler
@@ -55,44 +55,16 @@ class SearchResult:
         return self.run_dir.name
 
 
-def search(
-    *,
-    space: str = "hiera",
-    budgets: Mapping[str, float | str] | Sequence[str] | None = None,
-    trials: int = 50,
-    objectives: str | Sequence[str] = ("proxy",),
-    proxy: str | None = None,
-    sampler: str = "tpe",
-    seed: int = 0,
-    run: str | None = None,
-    runs_dir: str | os.PathLike | None = None,
-    storage: str | None = None,
-    address: str | None = None,
-    cpus_per_trial: float = 1.0,
-    gpus_per_trial: float = 0.0,
-    concurrency: int | None = None,
-    trial_timeout: float | None = None,
-    max_retries: int = 1,
-    scheduler: str = "fifo",
-    epochs: int = 1,
-    prescreen: str | None = None,
-    prescreen_keep: float = 0.5,
-    data: str | None = None,
-    batch_size: int | None = None,
-    space_options: Mapping[str, Any] | None = None,
-    band: float | None = 0.6,
-    progress: bool = True,
-    command: str | None = None,
-) -> SearchResult:
-    """Search `space` under `budgets` for `trials` evaluations; returns the run's results."""
-    config = make_config(
-        space=space, space_options=dict(space_options or {}), budgets=budgets or {}, objectives=objectives,
-        proxy=proxy, sampler=sampler, seed=seed, run=run, storage=storage, address=address,
-        cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial, concurrency=concurrency,
-        trial_timeout=trial_timeout, max_retries=max_retries, scheduler=scheduler, epochs=epochs,
-        prescreen=prescreen, prescreen_keep=prescreen_keep, data=data, batch_size=batch_size, band=band,
-        trials=trials, command=command,
-    )
+def search(*, runs_dir: str | os.PathLike | None = None, progress: bool = True, **options: Any) -> SearchResult:
+    """Search a space under budgets and return the run's results (the run is saved in `runs_dir`).
+
+    `options` are the fields of `gas.config.SearchConfig`, the settings `gas search` spells as flags
+    (`cpus_per_trial=2` is `--cpus-per-trial 2`); the signature lists each with its default, and an
+    unknown or invalid one raises one GasError line. `progress` draws the live bar.
+
+    Options (generated from SearchConfig: name = default: help):
+    """
+    config = make_config(**options)
     if config.run is not None:
         runs.check_run_name(config.run)
     check_runs_dir_for_job(runs.runs_root(runs_dir))
@@ -101,6 +73,7 @@ def search(
     runs.check_new_run(name, runs_dir)
     setup.check_storage(name)
     with setup.ray() as session:  # before the run dir: a cluster that cannot be reached leaves no run behind
+        setup.check_gpus()
         run_dir = runs.create_run(name, runs_dir)
         try:
             study = setup.open_study(run_dir, create=True)
@@ -112,7 +85,7 @@ def search(
         return setup.execute(run_dir, study, session, progress=progress)
 
 
-def resume(name: str, *, runs_dir: str | os.PathLike | None = None, trials: int | None = None,
+def resume(name: str, *, runs_dir: str | os.PathLike | None = None, trials: int | str | None = None,
            address: str | None = None, progress: bool = True) -> SearchResult:
     """Continue run `name` (after a crash or Ctrl-C) up to `trials` evaluations (default: as before)."""
     check_runs_dir_for_job(runs.runs_root(runs_dir))
@@ -123,10 +96,11 @@ def resume(name: str, *, runs_dir: str | os.PathLike | None = None, trials: int 
     except Exception as error:  # noqa: BLE001 - pydantic ValidationError, or GasError from a validator
         raise GasError(f"{run_dir / runs.CONFIG_FILE} is corrupt ({type(error).__name__}); the run cannot be resumed") from None
     updates = {k: v for k, v in {"trials": trials, "address": address}.items() if v is not None}
-    config = config.model_copy(update=updates)
+    config = make_config(**{**config.model_dump(), **updates})
     setup = _Setup(config)
     study = setup.open_study(run_dir, create=False)
     with setup.ray() as session:  # before the config is rewritten: an address that cannot be reached is not saved
+        setup.check_gpus()
         if updates:
             runs.write_config(run_dir, config.model_dump(mode="json"))
         return setup.execute(run_dir, study, session, progress=progress)
@@ -156,6 +130,16 @@ class _Setup:
         from gas.tune import ray_session
 
         return ray_session(self.config.address)
+
+    def check_gpus(self) -> None:
+        """Refuse GPUs per trial the connected Ray cluster does not have: Tune would wait for them forever."""
+        import ray
+
+        wanted = self.config.gpus_per_trial
+        have = float(ray.cluster_resources().get("GPU", 0)) if wanted > 0 else 0.0
+        if have < wanted:
+            raise GasError(f"--gpus-per-trial {wanted:g} (--device {self.config.device}) but the Ray cluster has "
+                           f"{have:g} GPUs; use --device cpu --gpus-per-trial 0, or a cluster with GPUs")
 
     def check_storage(self, name: str) -> None:
         """Open a --storage URL before Ray starts, so a bad URL or a taken study name costs nothing."""
@@ -195,8 +179,7 @@ class _Setup:
         from gas.progress import SearchProgress
 
         config = self.config.model_dump(mode="json")
-        reporter = SearchProgress(total=self.config.trials, proxy_key=self.objectives.keys[0],
-                                  maximise=self.objectives.proxy_higher_is_better, enabled=progress)
+        reporter = SearchProgress(total=self.config.trials, objectives=self.objectives, enabled=progress)
         generator = Generator(space=self.space, budgets=self.budgets, objectives=self.objectives, study=study,
                               band=self.config.band, listener=_Listener(run_dir, study, config, self.objectives, reporter))
         reporter.done = generator.evaluations()
@@ -331,10 +314,13 @@ def _finish(run_dir: Path, study: optuna.Study, config: dict, objectives: Object
 
     entries = write_views(run_dir, study, config, objectives, trials_too=True)
     write_plots(run_dir, study, objectives)
-    sign = 1.0 if objectives.proxy_higher_is_better else -1.0
-    best = max(entries, key=lambda e: sign * e["metrics"][objectives.keys[0]], default=None)
+    best = objectives.best(entries, lambda entry: entry["metrics"][objectives.primary_key])
     return SearchResult(run_dir=run_dir, pareto=entries, best=best, evaluations=generator.evaluations(),
                         objectives=objectives, study=study)
+
+
+search.__signature__ = config_signature(inspect.signature(search))  # type: ignore[attr-defined]
+search.__doc__ = (search.__doc__ or "").rstrip() + "\n" + options_help() + "\n"
 
 
 def _storage_error(url: str, error: BaseException) -> GasError:

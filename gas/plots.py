@@ -30,8 +30,8 @@ def write_plots(run_dir: Path, study: optuna.Study, objectives: Objectives) -> l
 def _pareto_plot(run_dir: Path, study: optuna.Study, trials: list, objectives: Objectives) -> Path:
     import matplotlib.pyplot as plt
 
-    proxy_key = objectives.keys[0]
-    cost_key = objectives.keys[1] if len(objectives.keys) > 1 else "macs"
+    proxy_key = objectives.primary_key
+    cost_key = next((key for key in objectives.keys if key != proxy_key), "macs")
     front = {e["number"] for e in pareto_entries(study)}
     fig, ax = plt.subplots(figsize=(6, 4.5))
     xs = [_scaled(t.user_attrs["metrics"], cost_key) for t in trials]
@@ -50,15 +50,11 @@ def _pareto_plot(run_dir: Path, study: optuna.Study, trials: list, objectives: O
 def _history_plot(run_dir: Path, trials: list, objectives: Objectives) -> Path:
     import matplotlib.pyplot as plt
 
-    proxy_key = objectives.keys[0]
-    sign = 1.0 if objectives.proxy_higher_is_better else -1.0
+    proxy_key = objectives.primary_key
     fig, ax = plt.subplots(figsize=(6, 4))
     numbers = [t.number for t in trials]
     values = [t.user_attrs["metrics"][proxy_key] for t in trials]
-    running, best = [], None
-    for value in values:
-        best = value if best is None or sign * value > sign * best else best
-        running.append(best)
+    running = objectives.running_best(values)
     ax.scatter(numbers, values, s=12, c="tab:blue", alpha=0.6, label=proxy_key)
     ax.step(numbers, running, where="post", color="tab:red", label="best so far")
     ax.set_xlabel("trial number (proposals, infeasible ones included)")

@@ -20,6 +20,7 @@ from rich.progress import (
 )
 
 from gas.generator import Status
+from gas.objectives import Objectives
 
 __all__ = ["SearchProgress"]
 
@@ -27,13 +28,13 @@ __all__ = ["SearchProgress"]
 class SearchProgress:
     """Counts generator events and draws them; use as a context manager around the search."""
 
-    def __init__(self, *, total: int, done: int = 0, proxy_key: str, maximise: bool = True,
-                 enabled: bool = True, console: Console | None = None):
+    def __init__(self, *, total: int, objectives: Objectives, done: int = 0, enabled: bool = True,
+                 console: Console | None = None):
         self.total, self.done = total, done
         self.counts = {Status.EVALUATED: 0, Status.FAILED: 0, Status.INFEASIBLE: 0, Status.DUPLICATE: 0,
                        Status.OVER_BUDGET: 0}
         self.best: float | None = None
-        self.proxy_key, self.sign = proxy_key, 1.0 if maximise else -1.0
+        self.objectives = objectives
         self._progress = Progress(
             TextColumn("[bold]search"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[stats]}"),
             TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
@@ -53,9 +54,8 @@ class SearchProgress:
         self.counts[status] = self.counts.get(status, 0) + 1
         if status in Status.EVALUATIONS:
             self.done += 1
-        value = trial.user_attrs.get("metrics", {}).get(self.proxy_key)
-        improves = self.best is None or (value is not None and self.sign * value > self.sign * self.best)
-        if status == Status.EVALUATED and value is not None and improves:
+        value = trial.user_attrs.get("metrics", {}).get(self.objectives.primary_key)
+        if status == Status.EVALUATED and value is not None and self.objectives.better(value, self.best):
             self.best = value
         self._progress.update(self._task, completed=self.done, stats=self._stats())
 
@@ -63,4 +63,4 @@ class SearchProgress:
         c = self.counts
         best = "-" if self.best is None else f"{self.best:.4g}"
         return (f"feasible {c[Status.EVALUATED]} failed {c[Status.FAILED]} over {c[Status.OVER_BUDGET]} "
-                f"infeasible {c[Status.INFEASIBLE]} dup {c[Status.DUPLICATE]} best {self.proxy_key} {best}")
+                f"infeasible {c[Status.INFEASIBLE]} dup {c[Status.DUPLICATE]} best {self.objectives.primary_key} {best}")

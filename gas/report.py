@@ -11,6 +11,7 @@ from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
+from tabulate import tabulate
 
 from gas.budget import format_budget
 from gas.generator import Status
@@ -50,13 +51,12 @@ def evaluated_trials(study: optuna.Study) -> list[FrozenTrial]:
 
 
 def pareto_entries(study: optuna.Study) -> list[dict[str, Any]]:
-    """The feasible Pareto set (best trial(s) for one objective), one entry per arch_id."""
-    candidates = evaluated_trials(study)
-    if not candidates:
-        return []
-    front = optuna.study._multi_objective._get_pareto_front_trials_by_trials(
-        candidates, study.directions, consider_constraint=True
-    )
+    """The feasible Pareto set (best trial(s) for one objective), one entry per arch_id.
+
+    `Study.best_trials` honours the budget constraints; the duplicates it also holds (complete
+    trials answered from the cache, with their source's values) are left out.
+    """
+    front = [t for t in study.best_trials if t.user_attrs.get("gas_status") == Status.EVALUATED]
     entries, seen = [], set()
     for trial in sorted(front, key=lambda t: t.number):
         arch_id = trial.user_attrs["arch_id"]
@@ -77,19 +77,19 @@ def pareto_table(entries: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> s
 
     extra = [k for k in keys if k not in ("macs", "params")]
     header = ["trial", "arch_id", *extra, "params (M)", "GMACs", "blueprint"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    rows = []
     for entry in entries:
         metrics = entry["metrics"]
         blueprint = entry["blueprint"]
         blueprint = blueprint if isinstance(blueprint, Blueprint) else Blueprint.model_validate(blueprint)
-        cells = [str(entry["number"]), entry["arch_id"], *(f"{metrics.get(k, float('nan')):.4g}" for k in extra),
-                 f"{metrics.get('params', 0) / 1e6:.2f}", f"{metrics.get('macs', 0) / 1e9:.3f}", blueprint.describe().replace("|", "\\|")]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        rows.append([entry["number"], entry["arch_id"], *(f"{metrics.get(k, float('nan')):.4g}" for k in extra),
+                     f"{metrics.get('params', 0) / 1e6:.2f}", f"{metrics.get('macs', 0) / 1e9:.3f}",
+                     blueprint.describe().replace("|", "\\|")])  # a bare | would split the cell
+    return tabulate(rows, header, tablefmt="github", disable_numparse=True)
 
 
 def summary_markdown(study: optuna.Study, run_name: str, config: Mapping[str, Any],
-                     entries: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> str:
+                     entries: Sequence[Mapping[str, Any]], objectives: Objectives) -> str:
     """summary.md: what was searched, how the trials ended, and the Pareto table."""
     trials = study.get_trials(deepcopy=False)
     counts: dict[str, int] = {}
@@ -102,12 +102,12 @@ def summary_markdown(study: optuna.Study, run_name: str, config: Mapping[str, An
         "",
         f"- space: `{config['space']}` {config.get('space_options') or ''}",
         f"- budgets: {budgets} (flops counted as MACs)",
-        f"- objectives: {', '.join(config['objectives'])} (proxy = `{keys[0]}`); sampler: {config['sampler']}",
+        f"- objectives: {', '.join(config['objectives'])} (proxy = `{objectives.proxy_key}`); sampler: {config['sampler']}",
         f"- proposals: {len(trials)} ({', '.join(f'{k}: {v}' for k, v in sorted(counts.items()))})",
         "",
         f"## Pareto set ({len(entries)})",
         "",
-        pareto_table(entries, keys) if entries else "_no feasible trial finished yet_",
+        pareto_table(entries, objectives.keys) if entries else "_no feasible trial finished yet_",
         "",
         "Plots: `pareto.png` (front), `history.png` (objective over trials).",
     ]
@@ -124,9 +124,8 @@ def write_views(run_dir, study: optuna.Study, config: Mapping[str, Any], objecti
     from gas import runs
 
     entries = pareto_entries(study)
-    header = [{"name": k, "direction": d} for k, d in zip(objectives.keys, objectives.directions)]
-    runs.write_pareto(run_dir, header, config["budgets"], entries)
-    text = summary_markdown(study, run_dir.name, config, entries, objectives.keys)
+    runs.write_pareto(run_dir, objectives.header(), config["budgets"], entries)
+    text = summary_markdown(study, run_dir.name, config, entries, objectives)
     (run_dir / runs.SUMMARY_FILE).write_text(text)
     if trials_too:
         runs.write_trials(run_dir, [trial_record(t) for t in study.get_trials(deepcopy=False) if t.state.is_finished()])

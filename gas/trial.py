@@ -40,8 +40,10 @@ def evaluate_candidate(
 
     from evaluators import EvaluationError, Tier
     from evaluators.allocator import keep_heap
+    from evaluators.device import check_device
     from gas.latency_slot import latency_section
 
+    check_device(ctx.device)  # a trial without the GPU it was meant to have fails with this reason
     keep_heap()  # evaluation runs in its own thread, whose malloc arena would mmap every activation
     if ctx.threads:
         torch.set_num_threads(int(ctx.threads))

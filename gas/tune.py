@@ -67,12 +67,10 @@ def _cluster_cpus(ray: Any) -> float:
     return float(ray.cluster_resources().get("CPU", 1))
 
 
-def _session_dir(ray: Any) -> str | None:
-    """The embedded Ray's session directory (Ray has no public accessor; best effort)."""
-    try:
-        return ray._private.worker._global_node.get_session_dir_path()
-    except AttributeError:
-        return None
+def _session_dir(ray: Any) -> str:
+    """The embedded Ray's session directory: `<temp dir>/<session name>`, from Ray's public runtime context."""
+    context = ray.get_runtime_context()
+    return os.path.join(context.get_temp_dir(), context.get_session_name())
 
 
 def worker_runtime_env() -> dict[str, Any]:

@@ -10,6 +10,7 @@ yardstick), `memory` (peak memory of a forward), `runner` (interleaved timing ->
 `report` (markdown/JSON) and `plots` (PNG).
 """
 
+from evaluators.device import check_device
 from gas.benchmarking.claims import PAPER_CLAIMS, claim_ratios, subject_name
 from gas.benchmarking.pareto import pareto_mask
 from gas.benchmarking.peak import FLOPS_PER_MAC, matmul_peak_gflops
@@ -17,8 +18,8 @@ from gas.benchmarking.plots import write_plots
 from gas.benchmarking.published import published_top1
 from gas.benchmarking.ranking import compare_runs, kendall_tau
 from gas.benchmarking.report import markdown_report, markdown_table, write_report
-from gas.benchmarking.results import BenchResult, BenchRow, Timing
-from gas.benchmarking.runner import BenchSettings, check_device, run_benchmark
+from gas.benchmarking.results import BenchResult, BenchRow
+from gas.benchmarking.runner import BenchSettings, run_benchmark
 from gas.benchmarking.zoo import (
     DEFAULT_MODELS,
     Candidate,
@@ -35,7 +36,6 @@ __all__ = [
     "BenchRow",
     "BenchSettings",
     "Candidate",
-    "Timing",
     "Unavailable",
     "build_candidate",
     "check_device",

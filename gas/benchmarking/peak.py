@@ -9,9 +9,11 @@ GFLOP/s is 2 * MACs * batch / seconds, which is what makes the fraction of this 
 from __future__ import annotations
 
 import statistics
-import time
+import timeit
 
 import torch
+
+from evaluators.device import device_clock
 
 __all__ = ["FLOPS_PER_MAC", "matmul_peak_gflops"]
 
@@ -24,16 +26,8 @@ def matmul_peak_gflops(
     """Median GFLOP/s of `repeats` timed `size`-square matmuls after two warm-up calls."""
     a = torch.randn(size, size, device=device, dtype=dtype)
     b = torch.randn(size, size, device=device, dtype=dtype)
-    cuda = device.startswith("cuda")
-    seconds = []
+    calls = timeit.Timer(lambda: torch.mm(a, b), timer=device_clock(device))
     with torch.inference_mode():
-        for i in range(repeats + 2):
-            if cuda:
-                torch.cuda.synchronize(device)
-            start = time.perf_counter()
-            torch.mm(a, b)
-            if cuda:
-                torch.cuda.synchronize(device)
-            if i >= 2:
-                seconds.append(time.perf_counter() - start)
-    return FLOPS_PER_MAC * size**3 / statistics.median(seconds) / 1e9
+        calls.timeit(2)
+        seconds = statistics.median(calls.repeat(repeat=repeats, number=1))
+    return FLOPS_PER_MAC * size**3 / seconds / 1e9

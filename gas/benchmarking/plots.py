@@ -23,11 +23,11 @@ def write_plots(result: BenchResult, out_dir: Path, stem: str) -> list[Path]:
     if not rows:
         return []
     out_dir.mkdir(parents=True, exist_ok=True)
-    lb, tb = rows[0].latency.batch, rows[0].throughput.batch
+    lb, tb = rows[0].latency.batch_size, rows[0].throughput.batch_size
     specs = [
         ("latency_gmacs", [r.gmacs for r in rows], [r.latency.median_ms for r in rows], False,
          "GMACs (batch 1)", f"latency, batch {lb} (ms)"),
-        ("throughput_params", [r.mparams for r in rows], [r.throughput.images_per_s for r in rows], True,
+        ("throughput_params", [r.mparams for r in rows], [r.throughput.throughput_per_s for r in rows], True,
          "params (M)", f"throughput, batch {tb} (images/s)"),
     ]
     return [_scatter(result, out_dir / f"{stem}_{suffix}.png", xs, ys, up, xl, yl) for suffix, xs, ys, up, xl, yl in specs]

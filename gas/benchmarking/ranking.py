@@ -12,20 +12,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from itertools import combinations
 
+from scipy import stats
+
 __all__ = ["compare_runs", "kendall_tau", "ranking_resolution"]
 
 
 def kendall_tau(a: Mapping[str, float], b: Mapping[str, float]) -> float:
-    """Kendall's tau-a over the models both mappings share (1.0 = identical order, -1.0 = reversed)."""
+    """Kendall's tau (scipy's tau-b) over the models both mappings share (1.0 = identical order,
+    -1.0 = reversed); 1.0 when fewer than two models are shared, so there is no order to disagree on."""
     names = sorted(set(a) & set(b))
-    pairs = list(combinations(names, 2))
-    if not pairs:
+    if len(names) < 2:
         return 1.0
-    score = 0
-    for x, y in pairs:
-        product = (a[x] - a[y]) * (b[x] - b[y])
-        score += (product > 0) - (product < 0)
-    return score / len(pairs)
+    return float(stats.kendalltau([a[n] for n in names], [b[n] for n in names]).statistic)
 
 
 def ranking_resolution(a: Mapping[str, float], b: Mapping[str, float]) -> float:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tabulate import tabulate
+
 from gas.benchmarking.claims import claim_ratios
 from gas.benchmarking.results import BenchResult, BenchRow
 from gas.machine import machine_line
@@ -22,11 +24,9 @@ def markdown_table(result: BenchResult) -> list[str]:
     if not result.rows:
         return ["(no models measured)"]
     first = result.rows[0]
-    header = [c.format(lb=first.latency.batch, tb=first.throughput.batch) for c in TABLE_COLUMNS]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in sorted(result.rows, key=lambda r: r.latency.median_ms):
-        lines.append("| " + " | ".join(_cells(row)) + " |")
-    return lines
+    header = [c.format(lb=first.latency.batch_size, tb=first.throughput.batch_size) for c in TABLE_COLUMNS]
+    rows = [_cells(row) for row in sorted(result.rows, key=lambda r: r.latency.median_ms)]
+    return tabulate(rows, header, tablefmt="github", disable_numparse=True).splitlines()
 
 
 def _cells(row: BenchRow) -> list[str]:
@@ -39,7 +39,7 @@ def _cells(row: BenchRow) -> list[str]:
         f"{row.mparams:.2f}",
         f"{row.gmacs:.3f}",
         f"{row.latency.median_ms:.2f} ({row.latency.iqr_ms:.2f})",
-        f"{row.throughput.images_per_s:.1f} ({row.throughput.images_per_s_iqr:.1f})",
+        f"{row.throughput.throughput_per_s:.1f} ({row.throughput.throughput_iqr_per_s:.1f})",
         memory,
         f"{row.achieved_gflops_latency:.1f} ({100 * row.peak_fraction_latency:.0f}%)",
         f"{row.achieved_gflops_throughput:.1f} ({100 * row.peak_fraction_throughput:.0f}%)",
@@ -53,15 +53,19 @@ def _claims_section(result: BenchResult) -> list[str]:
     lines = ["## Against the paper's claims", ""]
     if subject is None:
         return lines + ["No gas TurboViT model was measured."]
-    lines += [f"Subject: `{subject}`.", "", "| claim | peer | paper | measured | verdict |", "|---|---|---|---|---|"]
-    for c in claims:
-        if c["measured"] is None:
-            measured, verdict = "n/a", f"{c['peer']} not measured"
-        else:
-            measured = f"{c['measured']:.2f}x"
-            verdict = "met" if c["met"] else f"missed by {100 * c['shortfall']:.0f}% ({c['measured']:.2f}x of {c['claimed']}x)"
-        lines.append(f"| {c['claim']} | {c['peer']} | >{c['claimed']}x | {measured} | {verdict} |")
-    return lines
+    rows = [[c["claim"], c["peer"], f">{c['claimed']}x", *_verdict(c)] for c in claims]
+    table = tabulate(rows, ["claim", "peer", "paper", "measured", "verdict"], tablefmt="github", disable_numparse=True)
+    return [*lines, f"Subject: `{subject}`.", "", table]
+
+
+def _verdict(claim: dict) -> tuple[str, str]:
+    """(measured ratio, verdict) cells of one paper claim."""
+    if claim["measured"] is None:
+        return "n/a", f"{claim['peer']} not measured"
+    if claim["met"]:
+        return f"{claim['measured']:.2f}x", "met"
+    shortfall = f"missed by {100 * claim['shortfall']:.0f}% ({claim['measured']:.2f}x of {claim['claimed']}x)"
+    return f"{claim['measured']:.2f}x", shortfall
 
 
 def _load(result: BenchResult) -> str:

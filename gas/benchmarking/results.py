@@ -1,34 +1,16 @@
-"""What one benchmark produces: per-model rows of cost and timing, and the run's conditions."""
+"""What one benchmark produces: per-model rows of cost and timing, and the run's conditions.
+
+Timings are `evaluators.LatencyResult`s, the type a single `measure_latency` returns, pooled over rounds.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
+from evaluators.latency import LatencyResult
 
-__all__ = ["BenchResult", "BenchRow", "Timing"]
-
-
-@dataclass(frozen=True)
-class Timing:
-    """Forward-pass timings of one model at one batch size, pooled over all rounds."""
-
-    batch: int
-    median_ms: float
-    iqr_ms: float
-    images_per_s: float
-    images_per_s_iqr: float
-    calls: int
-
-    @classmethod
-    def from_samples(cls, batch: int, samples_ms: list[float]) -> Timing:
-        """Median and IQR of the per-call times, and of the per-call images/s (batch / time)."""
-        ms = np.asarray(samples_ms, dtype=float)
-        rate = batch * 1000.0 / ms
-        q1, median, q3 = np.percentile(ms, [25, 50, 75])
-        r1, rate_median, r3 = np.percentile(rate, [25, 50, 75])
-        return cls(batch, float(median), float(q3 - q1), float(rate_median), float(r3 - r1), len(ms))
+__all__ = ["BenchResult", "BenchRow"]
 
 
 @dataclass(frozen=True)
@@ -41,8 +23,8 @@ class BenchRow:
     resolution: int
     params: int
     macs: int
-    latency: Timing
-    throughput: Timing
+    latency: LatencyResult  # pooled over the interleaved rounds
+    throughput: LatencyResult
     peak_memory_mb: float | None
     achieved_gflops_latency: float
     achieved_gflops_throughput: float

@@ -18,18 +18,19 @@ from dataclasses import dataclass
 
 import torch
 
-from evaluators.latency import measure_latency
+from evaluators.device import check_device
+from evaluators.latency import LatencyResult, measure_latency
 from evaluators.threads import thread_count
 from gas.benchmarking.memory import peak_forward_memory_mb
 from gas.benchmarking.peak import FLOPS_PER_MAC, matmul_peak_gflops
 from gas.benchmarking.published import published_top1
-from gas.benchmarking.results import BenchResult, BenchRow, Timing
+from gas.benchmarking.results import BenchResult, BenchRow
 from gas.benchmarking.zoo import Candidate, Unavailable
 from gas.errors import GasError
 from gas.flops import traced_macs
 from gas.machine import describe_machine
 
-__all__ = ["CONVENTIONS", "BenchSettings", "check_device", "run_benchmark"]
+__all__ = ["CONVENTIONS", "BenchSettings", "run_benchmark"]
 
 CONVENTIONS = {
     "gmacs": "fvcore trace at batch 1, scaled_dot_product_attention counted; 1 MAC = 1 'flop' (fvcore/timm tables)",
@@ -99,14 +100,6 @@ def run_benchmark(
     )
 
 
-def check_device(device: str) -> None:
-    """GasError unless `device` is 'cpu' or an available 'cuda[:N]'."""
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise GasError(f"device {device!r} requested but CUDA is not available on this machine; use --device cpu")
-    if not (device == "cpu" or device.startswith("cuda")):
-        raise GasError(f"unsupported device {device!r}; use cpu or cuda[:N]")
-
-
 def _check_settings(settings: BenchSettings) -> None:
     check_device(settings.device)
     if min(settings.latency_batch, settings.throughput_batch, settings.rounds) < 1:
@@ -138,31 +131,31 @@ def _calibrate(candidate: Candidate, settings: BenchSettings) -> int:
     The (slow) throughput-batch warm-up call is made once per candidate and settings: a second
     run of the same built models in this process finds them warm already.
     """
-    first = _time(candidate, settings, settings.latency_batch, repeats=1, warmup=settings.warmup)[0]
+    first = _time(candidate, settings, settings.latency_batch, repeats=1, warmup=settings.warmup).median_ms
     if candidate.warmed != settings:
         _time(candidate, settings, settings.throughput_batch, repeats=1, warmup=0)
         candidate.warmed = settings
     return int(min(settings.max_latency_calls, max(2, settings.latency_budget_ms // max(first, 1e-3))))
 
 
-def _interleaved_rounds(candidates, settings, calls, say) -> dict[str, dict[str, list[float]]]:
-    """Per model: all timed samples (ms) at the latency and throughput batch, round-robin over models."""
-    samples = {c.name: {"latency": [], "throughput": []} for c in candidates}
+def _interleaved_rounds(candidates, settings, calls, say) -> dict[str, dict[str, LatencyResult]]:
+    """Per model: its latency- and throughput-batch timings, pooled over rounds that visit every model in turn."""
+    rounds = {c.name: {"latency": [], "throughput": []} for c in candidates}
     for round_index in range(settings.rounds):
         shift = round_index % len(candidates)
         for c in candidates[shift:] + candidates[:shift]:
-            samples[c.name]["latency"] += _time(c, settings, settings.latency_batch, calls[c.name], warmup=1)
-            samples[c.name]["throughput"] += _time(c, settings, settings.throughput_batch, 1, warmup=0)
+            rounds[c.name]["latency"].append(_time(c, settings, settings.latency_batch, calls[c.name], warmup=1))
+            rounds[c.name]["throughput"].append(_time(c, settings, settings.throughput_batch, 1, warmup=0))
         say(f"round {round_index + 1}/{settings.rounds} done")
-    return samples
+    return {name: {kind: LatencyResult.pooled(results) for kind, results in timings.items()}
+            for name, timings in rounds.items()}
 
 
-def _time(candidate: Candidate, settings: BenchSettings, batch: int, repeats: int, warmup: int) -> list[float]:
-    result = measure_latency(
+def _time(candidate: Candidate, settings: BenchSettings, batch: int, repeats: int, warmup: int) -> LatencyResult:
+    return measure_latency(
         candidate.model, candidate.input_size, batch, settings.device, settings.threads,
         warmup=warmup, repeats=repeats, dtype=settings.dtype,
     )
-    return list(result.samples_ms)
 
 
 def _memory(candidate: Candidate, settings: BenchSettings) -> float | None:
@@ -172,12 +165,11 @@ def _memory(candidate: Candidate, settings: BenchSettings) -> float | None:
     return peak_forward_memory_mb(candidate.model, batch)
 
 
-def _row(candidate, cost, samples, memory, peak, settings) -> BenchRow:
+def _row(candidate, cost, timings, memory, peak, settings) -> BenchRow:
     params, macs = cost
-    latency = Timing.from_samples(settings.latency_batch, samples["latency"])
-    throughput = Timing.from_samples(settings.throughput_batch, samples["throughput"])
-    achieved_latency = FLOPS_PER_MAC * macs * latency.batch / (latency.median_ms / 1000) / 1e9
-    achieved_throughput = FLOPS_PER_MAC * macs * throughput.images_per_s / 1e9
+    latency, throughput = timings["latency"], timings["throughput"]
+    achieved_latency = FLOPS_PER_MAC * macs * latency.throughput_per_s / 1e9
+    achieved_throughput = FLOPS_PER_MAC * macs * throughput.throughput_per_s / 1e9
     published = published_top1(candidate.name, made_by_gas=candidate.origin.startswith("gas"))
     return BenchRow(
         name=candidate.name, origin=candidate.origin, note=candidate.note, resolution=candidate.input_size[-1],

@@ -5,7 +5,7 @@ Each concept has its own module; this package re-exports what `gas.export` uses.
 
 from gas.codegen.model_file import emitted_names, model_source, render_model_file
 from gas.codegen.names import check_name, sanitize_name
-from gas.codegen.pick import RULES, objectives_of, pick_entry
+from gas.codegen.pick import RULES, pick_entry
 from gas.codegen.record import ExportRecord
 
 __all__ = [
@@ -14,7 +14,6 @@ __all__ = [
     "check_name",
     "emitted_names",
     "model_source",
-    "objectives_of",
     "pick_entry",
     "render_model_file",
     "sanitize_name",

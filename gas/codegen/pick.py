@@ -2,7 +2,8 @@
 
 Rules (ties go to the lower trial number, so a pick is deterministic):
 
-    proxy     best accuracy proxy: the first objective of the run, in its direction (default)
+    proxy     best accuracy proxy, in the direction the run recorded (default; a run without a
+              proxy objective: its first objective)
     latency   lowest `latency_ms`
     macs      fewest MACs (`flops` is an alias); params: fewest parameters
     knee      the knee of the 2-D front of the first two objectives: after normalising both to
@@ -16,48 +17,26 @@ trials, so this is a safety net for measured budgets such as latency).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Sequence
+from typing import Any
 
 from gas.budget import BUDGET_METRICS, parse_budgets
 from gas.errors import GasError
+from gas.objectives import Objectives
 from gas.runs import ParetoEntry
 from search_spaces.hiera.cost import hiera_cost
 
-__all__ = ["RULES", "Objective", "objectives_of", "pick_entry"]
+__all__ = ["RULES", "pick_entry"]
 
 RULES = ("proxy", "latency", "macs", "flops", "params", "knee")
-_MINIMIZED_HINTS = ("latency", "macs", "flops", "params", "loss", "error", "time")
-
-
-class Objective(NamedTuple):
-    """One search objective: the metric's name and whether larger is better."""
-
-    name: str
-    maximize: bool
-
-
-def objectives_of(header: dict[str, Any]) -> list[Objective]:
-    """The run's objectives from `{"name", "direction"}` dicts, `"name:direction"` or plain names.
-
-    A plain name is minimised when it looks like a cost (latency, macs, params, loss, ...) and
-    maximised otherwise (accuracy proxies).
-    """
-    objectives = []
-    for item in header.get("objectives") or []:
-        if isinstance(item, dict) and "name" in item:
-            name, direction = str(item["name"]), str(item.get("direction", ""))
-        else:
-            name, _, direction = str(item).partition(":")
-        if direction.lower() not in {"", "maximize", "minimize", "max", "min"}:
-            raise GasError(f"objective {name!r} has unknown direction {direction!r} in pareto.json")
-        maximize = direction.lower().startswith("max") if direction else not _looks_like_cost(name)
-        objectives.append(Objective(name, maximize))
-    return objectives
 
 
 def pick_entry(entries: Sequence[ParetoEntry], header: dict[str, Any], rule: str = "proxy") -> ParetoEntry:
-    """The Pareto entry `rule` selects among those within the run's budgets."""
+    """The Pareto entry `rule` selects among those within the run's budgets.
+
+    Directions come from the run's objectives (`Objectives.from_header`): the proxy points the way
+    pareto.json says, and every cost metric is minimised.
+    """
     rule = str(rule).strip().lower()
     number = _trial_number(rule)
     if number is not None:
@@ -66,16 +45,16 @@ def pick_entry(entries: Sequence[ParetoEntry], header: dict[str, Any], rule: str
         raise GasError(
             f"unknown pick rule {rule!r}; use one of {', '.join(RULES)} or a trial number like #12"
         )
-    feasible = _within_budgets(entries, header.get("budgets") or {})
+    feasible = sorted(_within_budgets(entries, header.get("budgets") or {}), key=_number)
     if not feasible:
         raise GasError("no Pareto trial of this run is within its budgets; rerun with looser budgets")
+    objectives = Objectives.from_header(header.get("objectives") or [])
     if rule == "knee":
-        return _knee(feasible, objectives_of(header))
-    if rule == "proxy":
-        objective = _first_objective(header)
-        return _best(feasible, lambda entry: _metric(entry, objective.name), objective.maximize)
-    key = {"latency": "latency_ms", "flops": "macs"}.get(rule, rule)
-    return _best(feasible, lambda entry: _metric(entry, key), maximize=False)
+        return _knee(feasible, objectives)
+    if rule == "proxy" and not objectives.names:
+        raise GasError("pareto.json lists no objectives; use --pick latency, macs or a trial number")
+    key = objectives.primary_key if rule == "proxy" else {"latency": "latency_ms", "flops": "macs"}.get(rule, rule)
+    return _best(feasible, objectives, key)
 
 
 # ---- rules ------------------------------------------------------------------------------------
@@ -92,17 +71,20 @@ def _by_number(entries: Sequence[ParetoEntry], number: int) -> ParetoEntry:
     raise GasError(f"trial #{number} is not in the Pareto set (Pareto trials: {known})")
 
 
-def _best(entries: Sequence[ParetoEntry], key: Callable[[ParetoEntry], float], maximize: bool) -> ParetoEntry:
-    sign = -1.0 if maximize else 1.0
-    return min(entries, key=lambda entry: (sign * key(entry), _number(entry)))
+def _best(entries: Sequence[ParetoEntry], objectives: Objectives, key: str) -> ParetoEntry:
+    """The entry best in metric `key` (entries in trial order, so ties go to the lower number)."""
+    best = objectives.best(entries, lambda entry: _metric(entry, key), key)
+    if best is None:
+        raise GasError("the run's Pareto set is empty")
+    return best
 
 
-def _knee(entries: Sequence[ParetoEntry], objectives: Sequence[Objective]) -> ParetoEntry:
+def _knee(entries: Sequence[ParetoEntry], objectives: Objectives) -> ParetoEntry:
     """Farthest point from the chord between the extremes of the normalised 2-D front."""
-    if len(objectives) < 2:
+    if len(objectives.keys) < 2:
         raise GasError("--pick knee needs a run with at least two objectives; use --pick proxy")
-    first, second = objectives[:2]
-    points = [(_normalised(entries, first)[i], _normalised(entries, second)[i]) for i in range(len(entries))]
+    first, second = (_normalised(entries, objectives, key) for key in objectives.keys[:2])
+    points = list(zip(first, second))
     (ax, ay), (bx, by) = min(points), min(points, key=lambda p: (p[1], p[0]))
     length = math.hypot(bx - ax, by - ay)
 
@@ -117,10 +99,10 @@ def _knee(entries: Sequence[ParetoEntry], objectives: Sequence[Objective]) -> Pa
     return entries[best]
 
 
-def _normalised(entries: Sequence[ParetoEntry], objective: Objective) -> list[float]:
-    """Objective values scaled to [0, 1] with 0 the best, so both axes weigh alike."""
-    values = [_metric(entry, objective.name) for entry in entries]
-    values = [-v for v in values] if objective.maximize else values
+def _normalised(entries: Sequence[ParetoEntry], objectives: Objectives, key: str) -> list[float]:
+    """Values of objective `key` scaled to [0, 1] with 0 the best, so both axes weigh alike."""
+    values = [_metric(entry, key) for entry in entries]
+    values = [-v for v in values] if objectives.maximises(key) else values
     low, high = min(values), max(values)
     return [(v - low) / (high - low) if high > low else 0.0 for v in values]
 
@@ -161,17 +143,6 @@ def _numeric_budgets(budgets: dict[str, Any]) -> dict[str, float]:
         except GasError:
             continue
     return limits
-
-
-def _first_objective(header: dict[str, Any]) -> Objective:
-    objectives = objectives_of(header)
-    if not objectives:
-        raise GasError("pareto.json lists no objectives; use --pick latency, macs or a trial number")
-    return objectives[0]
-
-
-def _looks_like_cost(name: str) -> bool:
-    return any(hint in name.lower() for hint in _MINIMIZED_HINTS)
 
 
 def _number(entry: ParetoEntry) -> int:

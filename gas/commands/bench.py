@@ -34,15 +34,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "bench",
         help="measured params, GMACs, latency, throughput and memory of models side by side",
-        description="Benchmark gas models and timm/FasterViT peers in one process, interleaved.",
+        description="Benchmark gas models and timm/FasterViT peers in one process, interleaved: params, "
+        "GMACs, batch-1 latency, throughput, peak memory and achieved GFLOP/s, with the machine.",
+        epilog="examples:\n  gas bench turbovit turbovit_ref levit_128s --threads 2\n"
+        "  gas bench --device cuda --dtype float16 --batch 1,256 --out benchmarks/results",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("models", nargs="*", help="gas presets, 'turbovit', faster_vit_*, timm names (default: the peer list)")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default cpu)")
-    parser.add_argument("--dtype", default="float32", help="float32 | float16 | bfloat16 (CUDA for the half types)")
-    parser.add_argument("--batch", default="1,32", help="latency batch and throughput batch, e.g. 1,32")
-    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
-    parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds over all models")
-    parser.add_argument("--out", type=Path, default=None, help="write bench_<device>.{md,json,png} here")
+    parser.add_argument("models", nargs="*", metavar="MODEL",
+                        help="gas presets, exported models (turbovit), faster_vit_*, timm names (default: the peer list)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
+    parser.add_argument("--dtype", default="float32", help="float32, float16 or bfloat16; half types on CUDA only (default: float32)")
+    parser.add_argument("--batch", default="1,32", metavar="L,T", help="latency batch and throughput batch (default: 1,32)")
+    parser.add_argument("--threads", type=int, default=None, metavar="N", help="torch intra-op threads (default: torch's own count)")
+    parser.add_argument("--repeats", type=int, default=5, metavar="N", help="interleaved rounds over all models (default: 5)")
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="write bench_<device>.{md,json,png} here (default: print the table only)")
     parser.set_defaults(func=run)
 
 

@@ -22,23 +22,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "and rank-correlate every proxy (JSON, markdown, PNG).",
         epilog="examples:\n  gas calibrate --reference benchmarks/results/ground_truth.jsonl\n"
         "  gas calibrate --reference benchmarks/results/ground_truth.jsonl --short-schedules 1,2,3\n"
-        "  gas calibrate --data ../shared/data/cifar10-mini --archs 36",
+        "  gas calibrate --data ../shared/data/cifar10-mini --archs 36 --epochs 3 --threads 2",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--reference", metavar="JSONL", help="trained reference set (benchmarks/ground_truth.py writes it)")
     parser.add_argument("--short-schedules", default="", metavar="E,E",
-                        help="with --reference: also train every blueprint with schedules of these epochs (slow)")
-    parser.add_argument("--space", default="hiera")
+                        help="with --reference: also train every blueprint with schedules of these epochs (slow; default: none)")
+    parser.add_argument("--space", default="hiera", help="search space to sample (default: hiera)")
     parser.add_argument("--data", metavar="DATA", help="ImageFolder root, fashion-mnist or cifar10:DIR (required "
                         "without --reference; with it, default: the reference's dataset)")
-    parser.add_argument("--archs", type=int, default=30, metavar="K", help="blueprints to sample (default 30)")
-    parser.add_argument("--epochs", type=int, default=3, help="training epochs per blueprint (default 3)")
-    parser.add_argument("--max-mmacs", type=float, default=10.0, help="analytic MACs cap in millions (default 10)")
-    parser.add_argument("--proxy-batch", type=int, default=64, help="images in the proxy batch (default 64)")
-    parser.add_argument("--time-limit", type=float, default=300.0, help="training seconds per blueprint, a safety cap (default 300)")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    parser.add_argument("--seed", type=int, default=0, help="first sampling seed (default 0)")
-    parser.add_argument("--out", default="benchmarks/results/", help="output folder (default benchmarks/results/)")
+    parser.add_argument("--archs", type=int, default=30, metavar="K", help="blueprints to sample (default: 30)")
+    parser.add_argument("--epochs", type=int, default=3, metavar="N", help="training epochs per blueprint (default: 3)")
+    parser.add_argument("--max-mmacs", type=float, default=10.0, metavar="M", help="analytic MACs cap in millions (default: 10)")
+    parser.add_argument("--proxy-batch", type=int, default=64, metavar="N", help="images in the proxy batch (default: 64)")
+    parser.add_argument("--time-limit", type=float, default=300.0, metavar="SECONDS", help="training seconds per blueprint, a safety cap (default: 300)")
+    parser.add_argument("--threads", type=int, default=None, metavar="N", help="torch threads (default: torch's own count)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N", help="first sampling seed (default: 0)")
+    parser.add_argument("--out", default="benchmarks/results/", metavar="DIR", help="output folder (default: benchmarks/results/)")
     parser.set_defaults(func=run)
 
 

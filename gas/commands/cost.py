@@ -14,12 +14,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "cost",
         help="analytic params and GMACs of blueprints (presets by default)",
-        description="Price blueprints analytically (exact params, MACs with attention counted).",
+        description="Price blueprints analytically, without building them: exact params, and MACs with the "
+        "attention matmuls counted (1 MAC = 1 flop, as in fvcore and timm's tables).",
+        epilog="examples:\n  gas cost\n  gas cost turbovit_ref hiera_tiny --img-size 256\n"
+        "  gas cost generated_archs/turbovit.json --random 5",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("targets", nargs="*", help="preset names or blueprint .json files (default: all presets)")
-    parser.add_argument("--space", default="hiera")
-    parser.add_argument("--img-size", type=int, default=224)
-    parser.add_argument("--random", type=int, default=0, metavar="K", help="also price K random blueprints")
+    parser.add_argument("targets", nargs="*", metavar="TARGET",
+                        help="preset names or blueprint .json files (default: every preset of the space)")
+    parser.add_argument("--space", default="hiera", help="search space (default: hiera)")
+    parser.add_argument("--img-size", type=int, default=224, metavar="N", help="input resolution in pixels (default: 224)")
+    parser.add_argument("--random", type=int, default=0, metavar="K", help="also price K random blueprints (default: 0)")
     parser.set_defaults(func=run)
 
 

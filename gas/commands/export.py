@@ -26,35 +26,45 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="write a blueprint as a standalone PyTorch model file (a TurboViT)",
         description="Export a blueprint as generated_archs/<name>.py (torch only, timm-registered) "
         "and <name>.json (blueprint, budgets, metrics, commands).",
+        epilog="examples:\n  gas export best --pick knee --name turbovit_knee\n  gas export preset turbovit_ref\n"
+        "  gas export file blueprint.json --onnx turbovit.onnx\n  gas export refresh",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sources = parser.add_subparsers(dest="source", metavar="SOURCE", required=True)
-    best = _add_source(sources, "best", "the pick of a run's Pareto set")
-    best.add_argument("--run", help="run name (default: the latest run)")
-    best.add_argument("--runs-dir", help="root of the run directories (default: $GAS_RUNS_DIR or ./runs)")
+    best = _add_source(sources, "best", "the pick of a run's Pareto set", "gas export best --run turbo --pick latency")
+    best.add_argument("--run", metavar="NAME", help="run name (default: the latest run)")
+    best.add_argument("--runs-dir", metavar="DIR", help="root of the run directories (default: $GAS_RUNS_DIR, else ./runs)")
     best.add_argument(
         "--pick",
         default="proxy",
         metavar="RULE",
         help=f"{', '.join(RULES)} or a trial number like #12 (default: proxy, the best accuracy proxy)",
     )
-    preset = _add_source(sources, "preset", "a preset blueprint of the hiera space")
+    preset = _add_source(sources, "preset", "a preset blueprint of the hiera space", "gas export preset hiera_tiny --img-size 256")
     preset.add_argument("preset", help="preset name, e.g. turbovit_ref or hiera_tiny")
-    preset.add_argument("--img-size", type=int, default=224)
-    preset.add_argument("--num-classes", type=int, default=1000)
-    path = _add_source(sources, "file", "a blueprint JSON file, or a <name>.json written by export")
+    preset.add_argument("--img-size", type=int, default=224, metavar="N", help="input resolution in pixels (default: 224)")
+    preset.add_argument("--num-classes", type=int, default=1000, metavar="N", help="classifier outputs (default: 1000)")
+    path = _add_source(sources, "file", "a blueprint JSON file, or a <name>.json written by export",
+                       "gas export file generated_archs/turbovit.json --name turbovit_copy --out /tmp/models")
     path.add_argument("path", help="path to the JSON file")
-    refresh = sources.add_parser("refresh", help="regenerate exported files from their .json records")
-    refresh.add_argument("names", nargs="*", help="model names (default: every record in --out)")
-    refresh.add_argument("--out", help="directory of the exported files (default: generated_archs/)")
+    refresh = sources.add_parser(
+        "refresh", help="regenerate exported files from their .json records",
+        description="Regenerate exported model files from their .json records (after a change to gas's model code).",
+        epilog="example:\n  gas export refresh turbovit turbovit_12m", formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    refresh.add_argument("names", nargs="*", metavar="NAME", help="model names (default: every record in --out)")
+    refresh.add_argument("--out", metavar="DIR", help="directory of the exported files (default: the generated_archs package)")
     refresh.set_defaults(func=run_refresh)
 
 
-def _add_source(sources: argparse._SubParsersAction, name: str, help: str) -> argparse.ArgumentParser:
-    parser = sources.add_parser(name, help=help, description=f"Export {help}.")
-    parser.add_argument("--name", help="model name: lowercase letters, digits and '_'")
-    parser.add_argument("--out", help="output directory (default: the generated_archs package)")
-    parser.add_argument("--force", action="store_true", help="overwrite existing files")
-    parser.add_argument("--onnx", metavar="PATH", help="also export to ONNX and check it with onnxruntime")
+def _add_source(sources: argparse._SubParsersAction, name: str, help: str, example: str) -> argparse.ArgumentParser:
+    parser = sources.add_parser(name, help=help, description=f"Export {help}.", epilog=f"example:\n  {example}",
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--name", help="model name: lowercase letters, digits and '_' "
+                        "(default: turbovit_<arch_id>, the preset name or the file stem)")
+    parser.add_argument("--out", metavar="DIR", help="output directory (default: the generated_archs package)")
+    parser.add_argument("--force", action="store_true", help="overwrite existing files (default: refuse)")
+    parser.add_argument("--onnx", metavar="PATH", help="also export to ONNX and check it with onnxruntime (needs the deploy extra)")
     parser.set_defaults(func=run)
     return parser
 

@@ -7,15 +7,25 @@ import json
 
 from gas import runs
 from gas.errors import GasError
+from gas.objectives import Objectives
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    show = subparsers.add_parser("show", help="the Pareto table of a run (the latest by default)")
+    show = subparsers.add_parser(
+        "show", help="the Pareto table of a run (the latest by default)",
+        description="Print a run's objectives, budgets and Pareto table (from its pareto.json).",
+        epilog="examples:\n  gas show\n  gas show hiera-flops1G-20261121-1830 --runs-dir /shared/runs",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     show.add_argument("name", nargs="?", help="run name (default: the latest run)")
-    show.add_argument("--runs-dir", help="where runs live (default: $GAS_RUNS_DIR or ./runs)")
+    show.add_argument("--runs-dir", metavar="DIR", help="where runs live (default: $GAS_RUNS_DIR, else ./runs)")
     show.set_defaults(func=run_show)
-    listing = subparsers.add_parser("runs", help="list the runs, oldest first")
-    listing.add_argument("--runs-dir", help="where runs live (default: $GAS_RUNS_DIR or ./runs)")
+    listing = subparsers.add_parser(
+        "runs", help="list the runs, oldest first",
+        description="List the runs with how many candidates each evaluated, its Pareto size and budgets.",
+        epilog="example:\n  gas runs --runs-dir /shared/runs", formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    listing.add_argument("--runs-dir", metavar="DIR", help="where runs live (default: $GAS_RUNS_DIR, else ./runs)")
     listing.set_defaults(func=run_list)
 
 
@@ -24,7 +34,7 @@ def run_show(args: argparse.Namespace) -> int:
 
     run_dir = runs.resolve_run(args.name, args.runs_dir)
     header, entries = runs.load_pareto(run_dir)
-    keys = [_objective_key(o) for o in header.get("objectives", [])]
+    keys = Objectives.from_header(header.get("objectives", [])).keys
     budgets = _budgets(header.get("budgets")) or "none"
     print(f"run {run_dir.name} ({run_dir}): objectives {', '.join(keys)}; budgets {budgets}")
     if not entries:
@@ -64,10 +74,6 @@ def _parse(line: str) -> dict:
     except json.JSONDecodeError:
         return {}
     return record if isinstance(record, dict) else {}
-
-
-def _objective_key(objective) -> str:
-    return objective["name"] if isinstance(objective, dict) else str(objective).partition(":")[0]
 
 
 def _config(run_dir) -> dict:

@@ -15,10 +15,10 @@ import timm
 import torch
 
 import gas
+from evaluators import LatencyResult
 from gas.benchmarking import (
     BenchSettings,
     Candidate,
-    Timing,
     claim_ratios,
     compare_runs,
     kendall_tau,
@@ -61,14 +61,14 @@ def test_rows_have_every_field_with_sane_types(measured):
     assert [row.name for row in result.rows] == ["turbovit_ref", "test_vit"]
     for row in result.rows:
         assert isinstance(row.params, int) and isinstance(row.macs, int) and row.macs > 0
-        assert row.latency.batch == 1 and row.throughput.batch == 4
-        assert row.latency.calls == 2 * 2  # 2 rounds x the 2-call minimum per round
-        assert row.throughput.calls == 2
+        assert row.latency.batch_size == 1 and row.throughput.batch_size == 4
+        assert row.latency.repeats == len(row.latency.samples_ms) == 2 * 2  # 2 rounds x the 2-call minimum per round
+        assert row.throughput.repeats == 2
         assert row.latency.median_ms > 0 and row.latency.iqr_ms >= 0
-        assert row.throughput.images_per_s > 0
+        assert row.throughput.throughput_per_s > 0
         assert row.peak_memory_mb is None or row.peak_memory_mb >= 0
         assert row.resolution == 32
-        assert row.achieved_gflops_throughput == pytest.approx(2 * row.macs * row.throughput.images_per_s / 1e9)
+        assert row.achieved_gflops_throughput == pytest.approx(2 * row.macs * row.throughput.throughput_per_s / 1e9)
         assert row.peak_fraction_latency == pytest.approx(row.achieved_gflops_latency / result.matmul_peak_gflops)
     assert result.threads == 1 and result.device == "cpu" and result.dtype == "float32"
     assert result.row("turbovit_ref").top1 is None and result.row("turbovit_ref").top1_source == "not trained"
@@ -82,9 +82,14 @@ def test_params_and_macs_are_the_models_own(measured):
 
 
 def test_timing_pools_samples_into_median_and_iqr():
-    timing = Timing.from_samples(2, [10.0, 20.0, 30.0, 40.0, 50.0])
-    assert timing.median_ms == 30.0 and timing.iqr_ms == 20.0 and timing.calls == 5
-    assert timing.images_per_s == pytest.approx(2000 / 30)
+    conditions = {"device": "cpu", "threads": 1, "dtype": "float32", "batch_size": 2, "input_size": (3, 8, 8)}
+    rounds = [LatencyResult.from_samples(samples, repeats=len(samples), warmup=1, **conditions)
+              for samples in ([10.0, 20.0], [30.0, 40.0, 50.0])]
+    timing = LatencyResult.pooled(rounds)
+    assert timing.median_ms == 30.0 and timing.iqr_ms == 20.0 and timing.q1_ms == 20.0
+    assert (timing.repeats, timing.warmup, timing.batch_size) == (5, 2, 2)
+    assert timing.throughput_per_s == pytest.approx(2000 / 30)
+    assert timing.throughput_iqr_per_s == pytest.approx(2000 / 20 - 2000 / 40)
 
 
 def test_pareto_mask_on_a_hand_made_example():
@@ -174,4 +179,4 @@ def test_cli_writes_report_and_plots(tmp_path, capsys):
     assert main(["bench", "test_vit", "--repeats", "1", "--batch", "1,2", "--threads", "1", "--out", str(tmp_path)]) == 0
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["bench_cpu.json", "bench_cpu.md", "bench_cpu_latency_gmacs.png", "bench_cpu_throughput_params.png"]
-    assert "| test_vit |" in capsys.readouterr().out
+    assert "| test_vit |" in " ".join(capsys.readouterr().out.split())

@@ -41,7 +41,12 @@ CASES = {
     "objective without proxy": (["search", "--objective", "macs"], "must include 'proxy'"),
     "unknown sampler": (["search", "--sampler", "cmaes"], "sampler"),
     "unknown proxy": (["search", "--proxy", "magic"], "unknown evaluator 'magic'"),
-    "zero trials": (["search", "--trials", "0"], "--trials 0 must be at least 1"),
+    "zero trials": (["search", "--trials", "0"], "invalid --trials '0': Input should be greater than or equal to 1"),
+    "trials not a number": (["search", "--trials", "many"], "invalid --trials 'many'"),
+    "cpus per trial zero": (["search", "--cpus-per-trial", "0"], "invalid --cpus-per-trial '0'"),
+    "cuda without a gpu per trial": (["search", "--device", "cuda"], "--device cuda needs --gpus-per-trial > 0"),
+    "unknown device": (["search", "--device", "tpu"], "invalid --device 'tpu'"),
+    "resume with other settings": (["search", "--resume", "ghost", "--budget", "flops=1G"], "drop --budget"),
     "run name with slash": (["search", "--run", "../escape"], "invalid run name"),
     "run name empty": (["search", "--run", ""], "invalid run name"),
     "bad storage url": (["search", "--storage", "nosuchdb://x/y", "--run", "s1"], "cannot open Optuna storage"),
@@ -55,7 +60,7 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_input_is_one_line_and_exit_2(case, runs_dir, capsys):
     argv, fragment = CASES[case]
-    code = main([argv[0], *argv[1:], *(TINY if argv[0] == "search" else [])])
+    code = main([*argv, *(TINY if argv[0] == "search" and "--resume" not in argv else [])])
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("gas: error: "), err
@@ -82,6 +87,14 @@ def test_resume_of_config_with_invalid_fields_is_refused(runs_dir, capsys):
     assert main(["search", "--resume", "odd"]) == 2
     err = capsys.readouterr().err
     assert "cannot be resumed" in err and err.count("\n") == 1
+
+
+def test_resume_validates_the_new_trial_count_before_any_work(runs_dir, capsys):
+    make_run(runs_dir, "kept", config='{"space": "hiera", "run": "kept", "space_options": {"img_size": 32, "num_classes": 10}}')
+    assert main(["search", "--resume", "kept", "--trials", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gas: error: invalid --trials '0'") and err.count("\n") == 1
+    assert sorted(p.name for p in (runs_dir / "kept").iterdir()) == ["config.json"]
 
 
 def test_resume_of_run_without_study_is_refused(runs_dir, capsys):

@@ -7,15 +7,17 @@ import pytest
 from optuna.trial import TrialState
 
 from gas.budget import Budgets
+from gas.config import SearchConfig
 from gas.generator import Generator, Status, make_sampler
 from gas.objectives import Objectives
 from gas.runs import open_storage
 from search_spaces import get_space
 
 BUDGET = {"flops": 20e6}
+BAND = SearchConfig().band  # gas search's default band
 
 
-def make_generator(storage=None, sampler="tpe", budgets=BUDGET, objectives=("proxy", "macs"), band=0.6, name="g"):
+def make_generator(storage=None, sampler="tpe", budgets=BUDGET, objectives=("proxy", "macs"), band=BAND, name="g"):
     space = get_space("hiera", img_size=32, num_classes=10)
     objectives = Objectives(objectives, proxy_key="score")
     study = optuna.create_study(storage=storage, study_name=name, directions=objectives.directions,
@@ -42,7 +44,7 @@ def test_every_proposal_is_within_budget_and_uses_the_band(sampler):
     proposals = run(generator, 30)
     uses = [p.cost.macs / BUDGET["flops"] for p in proposals]
     assert max(uses) <= 1.0
-    assert min(uses) >= 0.6
+    assert min(uses) >= BAND
     assert generator.evaluations() == 30
 
 
@@ -52,7 +54,7 @@ def test_band_opens_when_macs_is_an_objective():
     generator = make_generator(sampler="random", objectives=("proxy", "macs"))
     uses = [p.cost.macs / BUDGET["flops"] for p in run(generator, 30)]
     assert max(uses) <= 1.0
-    assert min(uses) < 0.6
+    assert min(uses) < BAND
 
 
 def test_infeasible_proposals_are_recorded_as_constraints_not_evaluated():
@@ -73,7 +75,7 @@ def test_without_band_widths_are_free():
     generator = make_generator(band=None, sampler="random")
     proposals = run(generator, 20)
     assert "embed_dim" in generator.study.trials[0].params
-    assert min(p.cost.macs for p in proposals) / BUDGET["flops"] < 0.6
+    assert min(p.cost.macs for p in proposals) / BUDGET["flops"] < BAND
 
 
 def test_duplicates_are_answered_from_the_cache():

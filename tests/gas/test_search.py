@@ -7,6 +7,7 @@ import json
 import pytest
 import search_helpers
 
+from evaluators import DEFAULT_PROXY
 from gas.blueprint import Blueprint
 from gas.cli import main
 from gas.orchestrate import resume, search
@@ -34,6 +35,7 @@ def test_run_directory_is_complete_and_readable(finished):
     assert {"config.json", "study.db", "trials.jsonl", "pareto.json", "summary.md", "pareto.png", "history.png"} <= names
     config = json.loads((result.run_dir / "config.json").read_text())
     assert config["budgets"] == {"flops": BUDGET} and config["run"] == "tiny"
+    assert config["device"] == "cpu" and config["proxy"] == DEFAULT_PROXY  # auto, resolved without GPUs
     assert "Pareto set" in (result.run_dir / "summary.md").read_text()
 
 
@@ -67,7 +69,7 @@ def test_show_and_runs_print_the_run(finished, capsys):
     _, runs_dir = finished
     assert main(["show", "--runs-dir", str(runs_dir)]) == 0
     out = capsys.readouterr().out
-    assert "run tiny" in out and "| trial | arch_id |" in out
+    assert "run tiny" in out and "| trial | arch_id |" in " ".join(out.split())  # columns padded to width
     assert main(["runs", "--runs-dir", str(runs_dir)]) == 0
     assert "tiny" in capsys.readouterr().out
     assert resolve_run(None, runs_dir).name == "tiny"
@@ -106,3 +108,13 @@ def test_package_level_search_is_callable_after_the_submodule_import(tmp_path):
     for _ in range(2):  # first access via gas.__getattr__, then the bound submodule
         with pytest.raises(GasError, match="impossible"):
             gas.search(space="hiera", space_options=search_helpers.TINY, budgets={"flops": 1}, runs_dir=tmp_path)
+
+
+def test_gpus_the_cluster_lacks_are_refused_before_the_run_exists(ray_cluster, tmp_path):
+    from gas.errors import GasError
+
+    assert ray_cluster.cluster_resources().get("GPU", 0) == 0  # the test cluster has none
+    with pytest.raises(GasError, match=r"--gpus-per-trial 1 \(--device cuda\) but the Ray cluster has 0 GPUs"):
+        search(space="hiera", space_options=search_helpers.TINY, budgets={"flops": "20M"}, trials=2,
+               device="auto", gpus_per_trial=1, run="gpu", runs_dir=tmp_path, progress=False)
+    assert not (tmp_path / "gpu").exists()
