@@ -24,7 +24,7 @@ COMMANDS = _commands(build_parser())
 
 def test_all_commands_are_found():
     assert {"gas cost", "gas search", "gas show", "gas runs", "gas bench", "gas calibrate",
-            "gas export best", "gas export preset", "gas export file", "gas export refresh"} == set(COMMANDS)
+            "gas export best", "gas export preset", "gas export file", "gas export refresh", "gas train"} == set(COMMANDS)
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
