@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 import gas
-from gas.machine import describe_machine, machine_line
+from evaluators.machine import describe_machine, machine_line
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET = 0.10

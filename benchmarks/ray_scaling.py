@@ -97,8 +97,8 @@ def _evaluate(args: tuple[str, int]) -> float:
     import torch
 
     import evaluators as ev
-    from gas.blueprint import Blueprint
     from gas.trial import evaluate_candidate
+    from gas_kernel.blueprint import Blueprint
     from search_spaces import get_space
 
     torch.set_num_threads(1)

@@ -18,8 +18,8 @@ from evaluators.proxies import BASELINES, PROXIES, proxy_score
 from evaluators.registry import register_evaluator
 from evaluators.threads import thread_count
 from evaluators.training import check_blueprint_fits, train_and_evaluate
-from gas.blueprint import Blueprint
-from gas.errors import GasError
+from gas_kernel.blueprint import Blueprint
+from gas_kernel.errors import GasError
 
 __all__ = ["AnalyticEvaluator", "LatencyEvaluator", "ProxyEvaluator", "ThroughputEvaluator", "TrainEvaluator", "proxy_batch"]
 

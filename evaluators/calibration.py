@@ -24,12 +24,12 @@ from rich.progress import (
 
 from evaluators.base import EvaluationError
 from evaluators.data import ImageData, load_image_folder, random_batch
+from evaluators.machine import describe_machine
 from evaluators.proxies import BASELINES, list_proxies, proxy_score
 from evaluators.threads import thread_count
 from evaluators.training import build_model, train_and_evaluate
-from gas.blueprint import Blueprint
-from gas.errors import GasError
-from gas.machine import describe_machine
+from gas_kernel.blueprint import Blueprint
+from gas_kernel.errors import GasError
 
 __all__ = ["CalibrationConfig", "correlations", "run_calibration", "sample_blueprints"]
 

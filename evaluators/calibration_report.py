@@ -6,7 +6,7 @@ import json
 import math
 from pathlib import Path
 
-from gas.errors import GasError
+from gas_kernel.errors import GasError
 
 __all__ = ["write_report"]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gas.errors import GasError, one_line
+from gas_kernel.errors import GasError, one_line
 
 __all__ = ["ImageData", "clear_cache", "load_image_folder", "random_batch"]
 

@@ -23,8 +23,8 @@ from torch import nn
 from evaluators.base import EvaluationError
 from evaluators.data import ImageData, load_image_folder
 from evaluators.threads import thread_count
-from gas.blueprint import Blueprint
-from gas.errors import GasError
+from gas_kernel.blueprint import Blueprint
+from gas_kernel.errors import GasError
 
 __all__ = ["TrainConfig", "TrainResult", "build_model", "check_blueprint_fits", "evaluate_top1", "train_and_evaluate"]
 

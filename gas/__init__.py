@@ -2,16 +2,16 @@
 
 The public API is re-exported here deliberately; everything else is internal. Only the blueprint
 is imported eagerly: the rest resolves on first use, so `import gas` stays cheap and the spaces,
-which import `gas.blueprint` themselves, can be imported first without a cycle.
+which import `gas_kernel.blueprint` themselves, can be imported first without a cycle.
 """
 
 from importlib import import_module
 from typing import Any
 
-from gas.blueprint import Blueprint, StageSpec
+from gas_kernel.blueprint import Blueprint, StageSpec
 
 _LAZY = {
-    "Cost": "search_spaces",
+    "Cost": "gas_kernel.cost",
     "SearchSpace": "search_spaces",
     "get_space": "search_spaces",
     "list_spaces": "search_spaces",

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from gas.errors import GasError
-from gas.errors import one_line as fold_error
+from gas_kernel.errors import GasError
+from gas_kernel.errors import one_line as fold_error
 
 COMMAND_MODULES = ("gas.commands.cost", "gas.commands.export", "gas.commands.calibrate", "gas.commands.search", "gas.commands.show", "gas.commands.bench")
 USAGE_ERROR = 2

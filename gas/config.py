@@ -10,9 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from gas.budget import parse_budgets
-from gas.errors import GasError
-from gas.objectives import parse_objectives
+from gas_kernel.budget import parse_budgets
+from gas_kernel.errors import GasError
+from gas_kernel.objectives import parse_objectives
 
 __all__ = ["SearchConfig", "make_config"]
 

@@ -21,7 +21,6 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from gas.blueprint import Blueprint
 from gas.codegen import (
     ExportRecord,
     check_name,
@@ -30,8 +29,9 @@ from gas.codegen import (
     render_model_file,
     sanitize_name,
 )
-from gas.errors import GasError
 from gas.runs import CONFIG_FILE, load_pareto, resolve_run
+from gas_kernel.blueprint import Blueprint
+from gas_kernel.errors import GasError
 from search_spaces.hiera import presets
 
 __all__ = [

@@ -12,9 +12,9 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from gas.budget import format_budget
 from gas.generator import Status
-from gas.objectives import Objectives
+from gas_kernel.budget import format_budget
+from gas_kernel.objectives import Objectives
 
 __all__ = ["pareto_entries", "pareto_table", "trial_record", "write_views"]
 
@@ -73,7 +73,7 @@ def pareto_entries(study: optuna.Study) -> list[dict[str, Any]]:
 
 def pareto_table(entries: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> str:
     """A Markdown table of the Pareto set: trial, arch id, objectives, params, GMACs, blueprint."""
-    from gas.blueprint import Blueprint
+    from gas_kernel.blueprint import Blueprint
 
     extra = [k for k in keys if k not in ("macs", "params")]
     header = ["trial", "arch_id", *extra, "params (M)", "GMACs", "blueprint"]

@@ -26,8 +26,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from gas.blueprint import Blueprint
-from gas.errors import GasError
+from gas_kernel.blueprint import Blueprint
+from gas_kernel.errors import GasError
 
 __all__ = [
     "ParetoEntry",

@@ -17,7 +17,7 @@ from contextlib import nullcontext
 from dataclasses import replace
 from typing import Any
 
-from gas.blueprint import Blueprint
+from gas_kernel.blueprint import Blueprint
 from search_spaces.base import SearchSpace
 
 __all__ = ["ERROR_KEY", "METRICS_KEY", "NO_RETRY_KEY", "Screened", "evaluate_candidate", "evaluate_or_error", "tune_trainable"]

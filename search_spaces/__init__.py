@@ -10,7 +10,8 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from search_spaces.base import Cost, RandomTrial, SearchSpace
+from gas_kernel.cost import Cost
+from search_spaces.base import RandomTrial, SearchSpace
 
 __all__ = ["Cost", "RandomTrial", "SearchSpace", "get_space", "list_spaces", "register_space"]
 

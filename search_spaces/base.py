@@ -9,36 +9,16 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import optuna
 from torch import nn
 
-from gas.blueprint import Blueprint
+from gas_kernel.blueprint import Blueprint
+from gas_kernel.cost import Cost
 
-__all__ = ["Cost", "RandomTrial", "SearchSpace"]
-
-
-@dataclass(frozen=True, slots=True)
-class Cost:
-    """Analytic cost of a blueprint at its image size, batch 1.
-
-    `macs` counts multiply-accumulates with fvcore's conventions (1 MAC = 1 "flop" in fvcore and
-    timm's tables): linear/conv weights, attention q@k and attn@v, and 5 per LayerNorm element.
-    """
-
-    params: int
-    macs: int
-
-    @property
-    def gmacs(self) -> float:
-        return self.macs / 1e9
-
-    @property
-    def mparams(self) -> float:
-        return self.params / 1e6
+__all__ = ["RandomTrial", "SearchSpace"]
 
 
 class RandomTrial:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from gas.errors import GasError
+from gas_kernel.errors import GasError
 
 __all__ = ["DEFAULT_MODELS", "GAS_EXPORTED", "Candidate", "Unavailable", "build_candidate", "resolve"]
 

@@ -13,8 +13,8 @@ import json
 import textwrap
 from typing import Any
 
-from gas.budget import BUDGET_METRICS, format_budget
 from gas.codegen.record import ExportRecord
+from gas_kernel.budget import BUDGET_METRICS, format_budget
 
 __all__ = ["LINE_LENGTH", "render_header"]
 

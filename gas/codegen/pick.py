@@ -19,9 +19,9 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from gas.budget import BUDGET_METRICS, parse_budgets
-from gas.errors import GasError
 from gas.runs import ParetoEntry
+from gas_kernel.budget import BUDGET_METRICS, parse_budgets
+from gas_kernel.errors import GasError
 from search_spaces.hiera.cost import hiera_cost
 
 __all__ = ["RULES", "Objective", "objectives_of", "pick_entry"]

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from gas.blueprint import Blueprint
+from gas_kernel.blueprint import Blueprint
 from search_spaces.hiera.cost import hiera_cost
 
 __all__ = ["FORMAT", "ExportRecord"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from gas.errors import GasError
+from gas_kernel.errors import GasError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gas.blueprint import Blueprint
-from gas.errors import GasError
+from gas_kernel.blueprint import Blueprint
+from gas_kernel.errors import GasError
 from search_spaces import get_space
 
 

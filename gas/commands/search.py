@@ -6,7 +6,7 @@ import argparse
 import shlex
 import sys
 
-from gas.errors import GasError
+from gas_kernel.errors import GasError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

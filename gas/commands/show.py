@@ -6,7 +6,7 @@ import argparse
 import json
 
 from gas import runs
-from gas.errors import GasError
+from gas_kernel.errors import GasError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -50,7 +50,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def _budgets(budgets: dict | None) -> str:
     """`flops=1G,latency=20ms` from a stored {name: limit} mapping."""
-    from gas.budget import BUDGET_METRICS, format_budget
+    from gas_kernel.budget import BUDGET_METRICS, format_budget
 
     return ",".join(
         f"{k}={format_budget(k, v) if k in BUDGET_METRICS else v}" for k, v in (budgets or {}).items()

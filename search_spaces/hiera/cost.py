@@ -10,8 +10,8 @@ which is what lets the generator price tens of thousands of proposals per second
 
 from __future__ import annotations
 
-from gas.blueprint import Blueprint
-from search_spaces.base import Cost
+from gas_kernel.blueprint import Blueprint
+from gas_kernel.cost import Cost
 
 LAYER_NORM_MACS_PER_ELEMENT = 5  # fvcore's count for an affine LayerNorm
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gas.blueprint import Blueprint, StageSpec
+from gas_kernel.blueprint import Blueprint, StageSpec
 
 # name -> (embed_dim, first-stage heads, depths); all double width and heads at each stage.
 _HIERA = {

@@ -27,10 +27,11 @@ from typing import Any
 
 from torch import nn
 
-from gas.blueprint import Blueprint, StageSpec
-from gas.errors import GasError
+from gas_kernel.blueprint import Blueprint, StageSpec
+from gas_kernel.cost import Cost
+from gas_kernel.errors import GasError
 from search_spaces import register_space
-from search_spaces.base import Cost, SearchSpace
+from search_spaces.base import SearchSpace
 from search_spaces.hiera import presets
 from search_spaces.hiera.cost import hiera_cost
 from search_spaces.hiera.model import Hiera

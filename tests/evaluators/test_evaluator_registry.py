@@ -14,7 +14,7 @@ from evaluators import (
     list_evaluators,
     register_evaluator,
 )
-from gas.errors import GasError
+from gas_kernel.errors import GasError
 
 
 def test_tiers_are_ordered_cheapest_first():

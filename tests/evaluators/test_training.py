@@ -9,7 +9,7 @@ import gas
 from evaluators import EvalContext, get_evaluator, train_and_evaluate
 from evaluators.data import load_image_folder
 from evaluators.training import _augment, _warmup_cosine
-from gas.errors import GasError
+from gas_kernel.errors import GasError
 
 
 def _tiny_blueprint(img_size: int = 32, num_classes: int = 3):

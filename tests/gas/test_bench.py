@@ -15,6 +15,7 @@ import timm
 import torch
 
 import gas
+from evaluators.flops import traced_macs
 from gas.benchmarking import (
     BenchSettings,
     Candidate,
@@ -30,8 +31,7 @@ from gas.benchmarking import (
 )
 from gas.benchmarking.report import TABLE_COLUMNS
 from gas.cli import main
-from gas.errors import GasError
-from gas.flops import traced_macs
+from gas_kernel.errors import GasError
 
 SETTINGS = BenchSettings(threads=1, rounds=2, throughput_batch=4, warmup=1, latency_budget_ms=1.0,
                          peak_matmul_size=128)

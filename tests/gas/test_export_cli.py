@@ -13,9 +13,9 @@ import pytest
 
 from gas.cli import main
 from gas.codegen import check_name, emitted_names, pick_entry, sanitize_name
-from gas.errors import GasError
 from gas.export import export_best
 from gas.runs import load_pareto
+from gas_kernel.errors import GasError
 from search_spaces import get_space
 
 SPACE = get_space("hiera", img_size=32, num_classes=10)

@@ -7,10 +7,10 @@ import json
 import pytest
 import search_helpers
 
-from gas.blueprint import Blueprint
 from gas.cli import main
 from gas.orchestrate import resume, search
 from gas.runs import load_pareto, resolve_run
+from gas_kernel.blueprint import Blueprint
 
 BUDGET = 20e6
 
@@ -101,7 +101,7 @@ def test_failing_trials_are_marked_failed_and_the_search_goes_on(ray_cluster, tm
 
 def test_package_level_search_is_callable_after_the_submodule_import(tmp_path):
     import gas
-    from gas.errors import GasError
+    from gas_kernel.errors import GasError
 
     for _ in range(2):  # first access via gas.__getattr__, then the bound submodule
         with pytest.raises(GasError, match="impossible"):

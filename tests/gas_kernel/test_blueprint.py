@@ -4,7 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 import gas
-from gas.blueprint import Blueprint, StageSpec
+from gas_kernel.blueprint import Blueprint, StageSpec
 
 SPACE = gas.get_space("hiera")
 

@@ -17,8 +17,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from gas.errors import GasError
-from search_spaces.base import Cost, SearchSpace
+from gas_kernel.cost import Cost
+from gas_kernel.errors import GasError
+from search_spaces.base import SearchSpace
 
 __all__ = ["ANALYTIC_METRICS", "BUDGET_METRICS", "Budgets", "format_budget", "parse_budgets"]
 

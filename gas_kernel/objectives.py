@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from gas.errors import GasError
+from gas_kernel.errors import GasError
 
 __all__ = ["OBJECTIVE_NAMES", "Objectives", "parse_objectives"]
 
