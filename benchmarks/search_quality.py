@@ -31,7 +31,6 @@ from typing import Any
 import numpy as np
 import optuna
 
-import gas  # noqa: F401 - import order: gas before search_spaces
 from gas.generator import Generator, Status, make_sampler
 from gas.trial import evaluate_candidate
 from gas_kernel.budget import Budgets, parse_budgets

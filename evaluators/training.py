@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -54,19 +55,18 @@ class TrainResult:
         return {"val_top1": self.val_top1, "epochs": self.epochs, "train_s": self.train_s}
 
 
-def build_model(blueprint: Blueprint, seed: int = 0) -> nn.Module:
-    """The Hiera model of `blueprint` with weights initialised from `seed`."""
-    from search_spaces.hiera.model import Hiera
-
+def build_model(space: Any, blueprint: Blueprint, seed: int = 0) -> nn.Module:
+    """The model `space` builds for `blueprint` (`space.build`), with weights initialised from `seed`."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return Hiera(**blueprint.model_kwargs())
+        return space.build(blueprint)
 
 
 def train_and_evaluate(
     model: nn.Module | Blueprint,
     data: str | Path | ImageData,
     *,
+    space: Any = None,
     epochs: int = 1,
     max_steps: int | None = None,
     time_limit_s: float | None = None,
@@ -76,11 +76,13 @@ def train_and_evaluate(
     threads: int | None = None,
     config: TrainConfig = TrainConfig(),
 ) -> TrainResult:
-    """Train `model` (or the model of a blueprint, built from `seed`) and return its val top-1."""
+    """Train `model` (or the model `space` builds for a blueprint, from `seed`); return its val top-1."""
     dataset = data if isinstance(data, ImageData) else load_image_folder(data)
     if isinstance(model, Blueprint):
         check_blueprint_fits(model, dataset)
-        model = build_model(model, seed)
+        if space is None:
+            raise GasError("training a blueprint needs its search space to build it: pass space=")
+        model = build_model(space, model, seed)
     if epochs < 1:
         raise GasError(f"epochs must be at least 1, got {epochs}")
     steps_per_epoch = max(1, len(dataset.train_y) // config.batch_size)

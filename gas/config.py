@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from gas_kernel.budget import parse_budgets
 from gas_kernel.errors import GasError
 from gas_kernel.objectives import parse_objectives
+from search_spaces import DEFAULT_SPACE
 
 __all__ = ["SearchConfig", "make_config"]
 
@@ -22,7 +23,7 @@ class SearchConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    space: str = "hiera"
+    space: str = DEFAULT_SPACE
     space_options: dict[str, Any] = Field(default_factory=dict, description="e.g. img_size, num_classes")
     budgets: dict[str, float] = Field(default_factory=dict)
     objectives: tuple[str, ...] = ("proxy",)

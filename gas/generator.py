@@ -36,7 +36,7 @@ from gas_kernel.budget import Budgets
 from gas_kernel.cost import Cost
 from gas_kernel.errors import GasError
 from gas_kernel.objectives import Objectives
-from search_spaces.base import SearchSpace
+from search_spaces import SearchSpace
 
 __all__ = ["SAMPLERS", "Generator", "Proposal", "Status", "make_sampler"]
 

@@ -33,6 +33,7 @@ from gas.generator import Generator, make_sampler
 from gas_kernel.budget import Budgets, format_budget
 from gas_kernel.errors import GasError, one_line
 from gas_kernel.objectives import Objectives
+from search_spaces import DEFAULT_SPACE
 
 __all__ = ["SearchResult", "resume", "search"]
 
@@ -57,7 +58,7 @@ class SearchResult:
 
 def search(
     *,
-    space: str = "hiera",
+    space: str = DEFAULT_SPACE,
     budgets: Mapping[str, float | str] | Sequence[str] | None = None,
     trials: int = 50,
     objectives: str | Sequence[str] = ("proxy",),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from gas_kernel.errors import GasError
+from search_spaces import DEFAULT_SPACE
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -14,7 +15,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Sample small blueprints, score them with every proxy, train each briefly on an "
         "ImageFolder, and report how well each proxy ranks them (JSON, markdown, PNG).",
     )
-    parser.add_argument("--space", default="hiera")
+    parser.add_argument("--space", default=DEFAULT_SPACE)
     parser.add_argument("--data", required=True, metavar="PATH", help="ImageFolder root with train/ and val/")
     parser.add_argument("--archs", type=int, default=30, metavar="K", help="blueprints to sample (default 30)")
     parser.add_argument("--epochs", type=int, default=3, help="training epochs per blueprint (default 3)")
@@ -29,6 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from evaluators.calibration import CalibrationConfig, run_calibration
+    from search_spaces import get_space
 
     if args.archs < 3:
         raise GasError(f"--archs must be at least 3 to compute rank correlations, got {args.archs}")
@@ -39,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         proxy_batch=args.proxy_batch, time_limit_s=args.time_limit, threads=args.threads, seed=args.seed,
         out=args.out,
     )
-    summary = run_calibration(config)
+    summary = run_calibration(config, get_space)
     print(f"{'proxy':<12} {'tau':>7} {'rho':>7}")
     for name, row in sorted(summary["correlations"].items(), key=lambda kv: -kv[1]["kendall_tau"]):
         print(f"{name:<12} {row['kendall_tau']:>7.3f} {row['spearman_rho']:>7.3f}")

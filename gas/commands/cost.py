@@ -7,7 +7,7 @@ from pathlib import Path
 
 from gas_kernel.blueprint import Blueprint
 from gas_kernel.errors import GasError
-from search_spaces import get_space
+from search_spaces import DEFAULT_SPACE, SearchSpace, get_space
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -17,7 +17,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Price blueprints analytically (exact params, MACs with attention counted).",
     )
     parser.add_argument("targets", nargs="*", help="preset names or blueprint .json files (default: all presets)")
-    parser.add_argument("--space", default="hiera")
+    parser.add_argument("--space", default=DEFAULT_SPACE)
     parser.add_argument("--img-size", type=int, default=224)
     parser.add_argument("--random", type=int, default=0, metavar="K", help="also price K random blueprints")
     parser.set_defaults(func=run)
@@ -34,11 +34,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(space, target: str) -> Blueprint:
+def _load(space: SearchSpace, target: str) -> Blueprint:
     """A preset by name, or a blueprint JSON file by path."""
     if target.endswith(".json"):
         path = Path(target)
         if not path.is_file():
             raise GasError(f"blueprint file {target} does not exist")
-        return Blueprint.model_validate_json(path.read_text())
+        return space.parse(path.read_text())
     return space.preset(target)

@@ -7,6 +7,7 @@ import shlex
 import sys
 
 from gas_kernel.errors import GasError
+from search_spaces import DEFAULT_SPACE
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -15,7 +16,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="search for blueprints under budgets (Optuna generator, Ray Tune evaluation)",
         description="Generate and evaluate blueprints under hard budgets; results go to runs/<name>/.",
     )
-    parser.add_argument("--space", default="hiera", help="search space (default: hiera)")
+    parser.add_argument("--space", default=DEFAULT_SPACE, help=f"search space (default: {DEFAULT_SPACE})")
     parser.add_argument("--budget", action="append", default=[], metavar="NAME=VALUE",
                         help="flops=1G (MACs), params=8M, latency=20ms, throughput=500/s; repeat or comma-separate")
     parser.add_argument("--objective", default="proxy", help="proxy, or proxy plus macs|params|latency, e.g. proxy,macs")
@@ -51,6 +52,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from gas.orchestrate import resume, search
     from gas.report import pareto_table
+    from gas.runs import run_space
 
     if args.trials is not None and args.trials < 1:
         raise GasError(f"--trials {args.trials} must be at least 1")
@@ -70,5 +72,5 @@ def run(args: argparse.Namespace) -> int:
         )
     print(f"run {result.name}: {result.evaluations} evaluated, {len(result.pareto)} in the Pareto set -> {result.run_dir}")
     if result.pareto:
-        print(pareto_table(result.pareto, result.objectives.keys))
+        print(pareto_table(result.pareto, result.objectives.keys, run_space(result.run_dir)))
     return 0

@@ -30,7 +30,7 @@ def run_show(args: argparse.Namespace) -> int:
     if not entries:
         print("no feasible trial finished yet")
         return 0
-    print(pareto_table([{**e, "blueprint": e.blueprint} for e in entries], keys))
+    print(pareto_table(entries, keys, runs.run_space(run_dir)))
     return 0
 
 
