@@ -44,7 +44,8 @@ def register_space(name: str) -> Callable[[type[SearchSpace]], type[SearchSpace]
 
     def decorate(cls: type[SearchSpace]) -> type[SearchSpace]:
         blueprint_type = getattr(cls, "blueprint_type", None)
-        if not (isinstance(blueprint_type, type) and issubclass(blueprint_type, Blueprint)) or blueprint_type is Blueprint:
+        is_blueprint = isinstance(blueprint_type, type) and issubclass(blueprint_type, Blueprint)
+        if not is_blueprint or blueprint_type is Blueprint:
             raise TypeError(f"space {name!r}: set blueprint_type to its subclass of gas_kernel.blueprint.Blueprint")
         if not isinstance(getattr(cls, "model_code", None), ModelCode):
             raise TypeError(f"space {name!r}: set model_code to a search_spaces.ModelCode naming its model class")

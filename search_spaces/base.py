@@ -56,7 +56,9 @@ class SearchSpace(abc.ABC):
     """A family of blueprints with its sampler, builder, analytic cost model and model code.
 
     Subclasses set `blueprint_type` (their subclass of the kernel's `Blueprint`) and `model_code`
-    (the module and class of their one model implementation); `register_space` checks both.
+    (the module and class of their one model implementation); `register_space` checks both. Their
+    constructors take the options `img_size` and `num_classes` (`gas search --img-size`, presets
+    exported at a size) with defaults, so `get_space(name)` alone gives a usable space.
     """
 
     name: str = ""

@@ -15,15 +15,23 @@ import sys
 import pytest
 import torch
 import toy_vit_space  # registers the space, as importing a plug-in would
+from pydantic import ValidationError
 
 from evaluators import EvalContext, get_evaluator
 from evaluators.flops import traced_macs
 from gas.cli import main
-from gas.export import export_best, refresh
+from gas.export import export_best, export_file, refresh
 from gas.orchestrate import search
 from gas.runs import load_pareto
 from gas.trial import evaluate_candidate
-from search_spaces import get_space, list_presets, list_spaces
+from gas_kernel.errors import GasError
+from search_spaces import (
+    SearchSpace,
+    get_space,
+    list_presets,
+    list_spaces,
+    register_space,
+)
 
 OPTIONS = {"img_size": 32, "num_classes": 10}
 
@@ -38,6 +46,29 @@ def test_the_space_is_registered_with_its_presets(space, capsys):
     assert list_presets()["turbovit_ref"] == "hiera"
     assert main(["cost", "--space", "toy_vit", "--img-size", "32"]) == 0
     assert "toy_vit_tiny" in capsys.readouterr().out
+
+
+def test_a_space_must_name_its_blueprint_type_and_model_code():
+    class Bare(SearchSpace):
+        sample = cost = preset_names = preset = None
+
+    with pytest.raises(TypeError, match="blueprint_type"):
+        register_space("bare")(Bare)
+    Bare.blueprint_type = toy_vit_space.ToyViTBlueprint
+    with pytest.raises(TypeError, match="model_code"):
+        register_space("bare")(Bare)
+    assert "bare" not in list_spaces()
+
+
+def test_a_plain_blueprint_file_is_exported_with_the_space_named(space, tmp_path):
+    path = tmp_path / "toy.json"
+    path.write_text(space.preset("toy_vit_tiny").model_dump_json())
+    with pytest.raises(ValidationError):
+        export_file(path, out_dir=tmp_path / "out")  # read as the default space's blueprint
+    exported = export_file(path, out_dir=tmp_path / "out", space="toy_vit")
+    assert json.loads(exported.with_suffix(".json").read_text())["space"] == "toy_vit"
+    with pytest.raises(GasError, match="export of space 'toy_vit'"):
+        export_file(exported.with_suffix(".json"), name="again", out_dir=tmp_path / "out", space="hiera")
 
 
 def test_its_analytic_cost_is_exact(space):
