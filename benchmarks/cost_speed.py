@@ -20,8 +20,8 @@ import torch
 from tabulate import tabulate
 
 import gas
-from gas.flops import traced_macs
-from gas.machine import describe_machine, machine_line
+from evaluators.flops import traced_macs
+from evaluators.machine import describe_machine, machine_line
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MAX_GMACS = 5.0  # search-relevant sizes; tracing multi-hundred-GMAC samples would only flatter the ratio

@@ -109,7 +109,7 @@ def done_keys() -> set[tuple[str, int]]:
 def train_one(job: dict[str, Any], work: str, device: str, nice: int) -> dict[str, Any]:
     """One reference training (runs inside a Ray task); resumes from `work` when it was interrupted."""
     import gas
-    from gas.machine import describe_machine
+    from evaluators.machine import describe_machine
     from gas.train_run import train
 
     if nice:

@@ -23,7 +23,7 @@ import torch
 from tabulate import tabulate
 
 import gas
-from gas.machine import describe_machine, machine_line
+from evaluators.machine import describe_machine, machine_line
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET = 0.10

@@ -99,13 +99,13 @@ def _evaluate(args: tuple[str, int]) -> float:
     import torch
 
     import evaluators as ev
-    from gas.blueprint import Blueprint
     from gas.trial import evaluate_candidate
     from search_spaces import get_space
 
     torch.set_num_threads(1)
+    space = get_space("hiera")
     start = time.perf_counter()
-    evaluate_candidate(get_space("hiera"), Blueprint.model_validate_json(args[0]), [ev.get_evaluator("grad_norm")],
+    evaluate_candidate(space, space.parse(args[0]), [ev.get_evaluator("grad_norm")],
                        ev.EvalContext(threads=1, batch_size=args[1]))
     return time.perf_counter() - start
 

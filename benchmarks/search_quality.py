@@ -32,12 +32,11 @@ import numpy as np
 import optuna
 from tabulate import tabulate
 
-import gas  # noqa: F401 - import order: gas before search_spaces
-from gas.budget import Budgets, parse_budgets
 from gas.config import SearchConfig
 from gas.generator import Generator, Status, make_sampler
-from gas.objectives import Objectives
 from gas.trial import evaluate_candidate
+from gas_kernel.budget import Budgets, parse_budgets
+from gas_kernel.objectives import Objectives
 from search_spaces import get_space
 
 RESULTS = Path(__file__).parent / "results"

@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 TARGET_MACS = (1e6, 4e6, 10e6)
 MEASURE = """
-import json, sys, torch
+import inspect, json, sys, torch
 import gas
 from evaluators import train_and_evaluate
 bp = gas.Blueprint.model_validate_json(sys.argv[1])
@@ -40,6 +40,8 @@ kwargs = {}
 if sys.argv[3] != "default":
     from evaluators.recipes import get_recipe
     kwargs["config"] = get_recipe(sys.argv[3])
+if "space" in inspect.signature(train_and_evaluate).parameters:  # the space builds the model since the layering
+    kwargs["space"] = gas.get_space("hiera")
 result = train_and_evaluate(bp, sys.argv[2], epochs=2, threads=1, **kwargs)
 times = [h["train_s"] for h in result.history]
 print(json.dumps({"epoch_s": [times[0], times[1] - times[0]], "val_top1": result.val_top1}))
@@ -94,7 +96,7 @@ def main() -> None:
     args = parser.parse_args()
     import gas
     from evaluators.data import load_data
-    from gas.machine import describe_machine
+    from evaluators.machine import describe_machine
 
     data = load_data(args.data)
     images = (len(data.train_y), len(data.val_y))

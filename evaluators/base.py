@@ -45,6 +45,8 @@ class EvalContext:
     `data` is an ImageFolder root holding `train/` and `val/`; without it, proxies score a seeded
     Gaussian batch with random labels. `report` is called after every training epoch with
     e.g. `{"epoch": 1, "val_top1": 0.31}` so a scheduler (Ray Tune's ASHA) can stop a trial early.
+    `space` is the search space of the blueprints (its `cost` and `build`), for evaluators that
+    work from a blueprint alone; evaluators never look a space up themselves.
     """
 
     seed: int = 0
@@ -58,6 +60,7 @@ class EvalContext:
     max_steps: int | None = None
     time_limit_s: float | None = None
     report: Callable[[dict[str, float]], None] | None = None
+    space: Any = None
 
 
 class Evaluator(abc.ABC):

@@ -18,8 +18,8 @@ from evaluators.proxies import BASELINES, PROXIES, proxy_score
 from evaluators.registry import register_evaluator
 from evaluators.threads import thread_count
 from evaluators.training import check_blueprint_fits, train_and_evaluate
-from gas.blueprint import Blueprint
-from gas.errors import GasError
+from gas_kernel.blueprint import Blueprint
+from gas_kernel.errors import GasError
 
 __all__ = ["AnalyticEvaluator", "LatencyEvaluator", "ProxyEvaluator", "ThroughputEvaluator", "TrainEvaluator", "proxy_batch"]
 
@@ -54,7 +54,7 @@ class ProxyEvaluator(Evaluator):
 
 
 class AnalyticEvaluator(Evaluator):
-    """params or MACs: from the space's analytic cost for a Blueprint (no model needed), else traced."""
+    """params or MACs: from `ctx.space`'s analytic cost (no model needed), else traced on the model."""
 
     tier = Tier.ANALYTIC
 
@@ -63,13 +63,11 @@ class AnalyticEvaluator(Evaluator):
         self.metrics = (name,)
 
     def evaluate(self, model: nn.Module | None, blueprint: Any, ctx: EvalContext) -> dict[str, float]:
-        if isinstance(blueprint, Blueprint):
-            from search_spaces import get_space
-
-            cost = get_space("hiera").cost(blueprint)
+        if ctx.space is not None and isinstance(blueprint, Blueprint):
+            cost = ctx.space.cost(blueprint)
             return {self.name: float(cost.params if self.name == "params" else cost.macs)}
         if model is None:
-            raise GasError(f"{self.name} needs a Blueprint or a built model")
+            raise GasError(f"{self.name} needs a built model, or a blueprint and its space (EvalContext.space)")
         inputs, targets = proxy_batch(blueprint, EvalContext(seed=ctx.seed, batch_size=1))
         return {self.name: proxy_score(self.name, model, inputs, targets)}
 
@@ -115,7 +113,7 @@ class TrainEvaluator(Evaluator):
         if model is not None and isinstance(blueprint, Blueprint):
             check_blueprint_fits(blueprint, load_data(ctx.data))
         result = train_and_evaluate(
-            target, ctx.data, epochs=ctx.epochs, max_steps=ctx.max_steps, time_limit_s=ctx.time_limit_s,
+            target, ctx.data, space=ctx.space, epochs=ctx.epochs, max_steps=ctx.max_steps, time_limit_s=ctx.time_limit_s,
             report=ctx.report, seed=ctx.seed, device=ctx.device, threads=ctx.threads,
         )
         return result.metrics()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,12 +25,12 @@ from rich.progress import (
 
 from evaluators.base import EvaluationError
 from evaluators.data import ImageData, load_data, random_batch
+from evaluators.machine import describe_machine
 from evaluators.proxies import BASELINES, list_proxies, proxy_score
 from evaluators.threads import thread_count
 from evaluators.training import build_model, train_and_evaluate
-from gas.blueprint import Blueprint
-from gas.errors import GasError
-from gas.machine import describe_machine
+from gas_kernel.blueprint import Blueprint
+from gas_kernel.errors import GasError
 
 __all__ = ["CalibrationConfig", "correlations", "run_calibration", "sample_blueprints"]
 
@@ -37,7 +38,7 @@ __all__ = ["CalibrationConfig", "correlations", "run_calibration", "sample_bluep
 @dataclass(frozen=True)
 class CalibrationConfig:
     data: str
-    space: str = "hiera"
+    space: str  # a registered space name, looked up by the caller's `get_space`
     archs: int = 30
     epochs: int = 3
     max_mmacs: float = 10.0  # analytic MACs cap (millions) that keeps CPU training short
@@ -69,7 +70,7 @@ def evaluate_candidate(seed: int, blueprint: Blueprint, space: Any, data: ImageD
         "seed": seed, "arch_id": blueprint.arch_id, "blueprint": blueprint.describe(),
         "params": cost.params, "macs": cost.macs, "proxies": {}, "proxy_s": {}, "errors": {},
     }
-    model = build_model(blueprint, seed)
+    model = build_model(space, blueprint, seed)
     inputs, targets = random_batch(data, config.proxy_batch, config.seed)
     for name in config.proxies:
         start = time.perf_counter()
@@ -112,10 +113,12 @@ def best_proxy(table: dict[str, dict[str, float]]) -> str:
     return max(candidates, key=candidates.get)
 
 
-def run_calibration(config: CalibrationConfig) -> dict:
-    """Sample, score, train, correlate, and write the report files; returns the JSON summary."""
-    from search_spaces import get_space
+def run_calibration(config: CalibrationConfig, get_space: Callable[..., Any]) -> dict:
+    """Sample, score, train, correlate, and write the report files; returns the JSON summary.
 
+    `get_space(name, img_size=..., num_classes=...)` is the space registry's lookup, passed in
+    by the caller: evaluators never import the spaces.
+    """
     data = load_data(config.data)
     space = get_space(config.space, img_size=data.img_size, num_classes=data.num_classes, in_chans=data.in_chans)
     candidates = sample_blueprints(space, config.archs, config.max_mmacs * 1e6, config.seed)

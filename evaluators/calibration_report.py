@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from gas.errors import GasError
+from gas_kernel.errors import GasError
 
 __all__ = ["write_report"]
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from evaluators.named_data import is_named_dataset, read_named_dataset
-from gas.errors import GasError, one_line
+from gas_kernel.errors import GasError, one_line
 
 __all__ = ["ImageData", "balanced_subset", "clear_cache", "load_data", "load_image_folder", "random_batch"]
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import torch
 
-from gas.errors import GasError
+from gas_kernel.errors import GasError
 
 __all__ = ["check_device", "device_clock", "device_name"]
 

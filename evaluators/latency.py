@@ -30,7 +30,7 @@ from torch import nn
 from evaluators.allocator import keep_heap
 from evaluators.device import check_device, device_clock, device_name
 from evaluators.threads import thread_count
-from gas.errors import GasError
+from gas_kernel.errors import GasError
 
 __all__ = ["LatencyResult", "measure_latency", "measure_throughput"]
 

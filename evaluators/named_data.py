@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from gas.errors import GasError
+from gas_kernel.errors import GasError
 
 __all__ = ["NAMED_DATASETS", "is_named_dataset", "read_named_dataset"]
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from gas.errors import GasError
+from gas_kernel.errors import GasError
 
 __all__ = ["RECIPES", "TrainConfig", "get_recipe"]
 

@@ -34,8 +34,7 @@ from evaluators.ranking import kendall_with_interval
 from evaluators.recipes import get_recipe
 from evaluators.threads import thread_count
 from evaluators.training import build_model, train_and_evaluate
-from gas.blueprint import Blueprint
-from gas.errors import GasError
+from gas_kernel.errors import GasError
 
 __all__ = ["ReferenceCalibrationConfig", "ReferenceEntry", "calibrate_reference", "load_reference"]
 
@@ -57,7 +56,7 @@ class ReferenceCalibrationConfig:
 class ReferenceEntry:
     """One reference blueprint: its trained accuracy (mean over seeds) and its first seed's curve."""
 
-    blueprint: Blueprint
+    blueprint: Any
     slice: str
     params: float
     macs: float
@@ -68,8 +67,8 @@ class ReferenceEntry:
     record: dict[str, Any]
 
 
-def load_reference(path: str | Path) -> list[ReferenceEntry]:
-    """The reference set in `path` (ground_truth.jsonl), one entry per blueprint, in file order."""
+def load_reference(path: str | Path, space: Any) -> list[ReferenceEntry]:
+    """The reference set in `path` (ground_truth.jsonl), one entry per blueprint of `space`, in file order."""
     path = Path(path)
     if not path.is_file():
         raise GasError(f"reference set {path} does not exist; `python benchmarks/ground_truth.py` trains it")
@@ -85,20 +84,24 @@ def load_reference(path: str | Path) -> list[ReferenceEntry]:
         first = min(group, key=lambda r: r["seed"])
         seeds = {r["seed"]: r["final_val_top1"] for r in group}
         entries.append(ReferenceEntry(
-            Blueprint.model_validate(first["blueprint"]), first["slice"], first["params"], first["macs"],
+            space.parse(first["blueprint"]), first["slice"], first["params"], first["macs"],
             float(np.mean(list(seeds.values()))), seeds, first["val_top1"], float(np.mean(first["epoch_s"])), first))
     if len(entries) < 4:
         raise GasError(f"{path} holds {len(entries)} trained blueprints; rank correlations need at least 4")
     return entries
 
 
-def calibrate_reference(config: ReferenceCalibrationConfig) -> dict[str, Any]:
-    """Score, correlate and write calibration_reference.{json,md,png}; returns the summary."""
-    entries = load_reference(config.reference)
+def calibrate_reference(config: ReferenceCalibrationConfig, space: Any) -> dict[str, Any]:
+    """Score, correlate and write calibration_reference.{json,md,png}; returns the summary.
+
+    `space` (the reference's search space, from the caller's registry lookup) parses and builds the
+    blueprints: evaluators never import the spaces.
+    """
+    entries = load_reference(config.reference, space)
     data = load_data(config.data or entries[0].record["dataset"])
     scores, costs = {}, {}
     with thread_count(config.threads):
-        for name, (values, seconds) in _proxy_signals(entries, data, config).items():
+        for name, (values, seconds) in _proxy_signals(space, entries, data, config).items():
             scores[name], costs[name] = values, seconds
         scores["params"], scores["macs"] = [e.params for e in entries], [e.macs for e in entries]
         costs["params"] = costs["macs"] = 0.0
@@ -107,7 +110,7 @@ def calibrate_reference(config: ReferenceCalibrationConfig) -> dict[str, Any]:
                 scores[f"curve@{epochs}"] = [e.curve[epochs - 1] for e in entries]
                 costs[f"curve@{epochs}"] = float(np.mean([e.epoch_s * epochs for e in entries]))
         for epochs in config.short_schedules:
-            scores[f"short@{epochs}"], costs[f"short@{epochs}"] = _short_schedule(entries, data, epochs)
+            scores[f"short@{epochs}"], costs[f"short@{epochs}"] = _short_schedule(space, entries, data, epochs)
     summary = {"reference": str(config.reference), "data": data.root, "blueprints": len(entries),
                "band_blueprints": sum(e.slice == "band" for e in entries),
                "target_range": [min(e.target for e in entries), max(e.target for e in entries)],
@@ -119,14 +122,14 @@ def calibrate_reference(config: ReferenceCalibrationConfig) -> dict[str, Any]:
     return summary
 
 
-def _proxy_signals(entries: list[ReferenceEntry], data: Any, config: ReferenceCalibrationConfig):
+def _proxy_signals(space: Any, entries: list[ReferenceEntry], data: Any, config: ReferenceCalibrationConfig):
     """{proxy: (scores, mean seconds per candidate)}; a failed score is NaN (left out of its tau)."""
     inputs, targets = random_batch(data, config.proxy_batch, config.seed)
     result = {}
     for name in (p for p in list_proxies() if p not in BASELINES):
         values, seconds = [], []
         for entry in entries:
-            model = build_model(entry.blueprint, entry.record["seed"])
+            model = build_model(space, entry.blueprint, entry.record["seed"])
             start = time.perf_counter()
             try:
                 values.append(proxy_score(name, model, inputs, targets, seed=config.seed))
@@ -137,13 +140,14 @@ def _proxy_signals(entries: list[ReferenceEntry], data: Any, config: ReferenceCa
     return result
 
 
-def _short_schedule(entries: list[ReferenceEntry], data: Any, epochs: int) -> tuple[list[float], float]:
+def _short_schedule(space: Any, entries: list[ReferenceEntry], data: Any, epochs: int) -> tuple[list[float], float]:
     """val top-1 after a full recipe schedule of `epochs` epochs (same recipe, subset and seed)."""
     values, seconds = [], []
     for entry in entries:
         recipe = dict(entry.record["recipe"])
         config = get_recipe(recipe.pop("name"), **recipe)
-        result = train_and_evaluate(entry.blueprint, data, epochs=epochs, seed=entry.record["seed"], config=config)
+        result = train_and_evaluate(entry.blueprint, data, space=space, epochs=epochs, seed=entry.record["seed"],
+                                    config=config)
         values.append(result.val_top1)
         seconds.append(result.train_s)
     return values, float(np.mean(seconds))

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from gas.errors import GasError
+from gas_kernel.errors import GasError
 
 __all__ = ["reference_markdown", "write_reference_report"]
 

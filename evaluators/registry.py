@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from evaluators.base import Evaluator, Tier
-from gas.errors import GasError
+from gas_kernel.errors import GasError
 
 __all__ = ["get_evaluator", "list_evaluators", "register_evaluator"]
 

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import torch
 
-from gas.errors import GasError
+from gas_kernel.errors import GasError
 
 __all__ = ["thread_count"]
 

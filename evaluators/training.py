@@ -30,8 +30,8 @@ from evaluators.base import EvaluationError
 from evaluators.data import ImageData, balanced_subset, load_data
 from evaluators.recipes import TrainConfig
 from evaluators.threads import thread_count
-from gas.blueprint import Blueprint
-from gas.errors import GasError
+from gas_kernel.blueprint import Blueprint
+from gas_kernel.errors import GasError
 
 __all__ = ["TrainConfig", "TrainResult", "Trainer", "build_model", "check_blueprint_fits", "evaluate_top1",
            "train_and_evaluate"]
@@ -49,13 +49,11 @@ class TrainResult:
         return {"val_top1": self.val_top1, "epochs": self.epochs, "train_s": self.train_s}
 
 
-def build_model(blueprint: Blueprint, seed: int = 0) -> nn.Module:
-    """The Hiera model of `blueprint` with weights initialised from `seed`."""
-    from search_spaces.hiera.model import Hiera
-
+def build_model(space: Any, blueprint: Blueprint, seed: int = 0) -> nn.Module:
+    """The model `space` builds for `blueprint` (`space.build`), with weights initialised from `seed`."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return Hiera(**blueprint.model_kwargs())
+        return space.build(blueprint)
 
 
 class Trainer:
@@ -153,6 +151,7 @@ def train_and_evaluate(
     model: nn.Module | Blueprint,
     data: str | Path | ImageData,
     *,
+    space: Any = None,
     epochs: int = 1,
     max_steps: int | None = None,
     time_limit_s: float | None = None,
@@ -172,7 +171,9 @@ def train_and_evaluate(
     dataset = load_data(data)
     if isinstance(model, Blueprint):
         check_blueprint_fits(model, dataset)
-        model = build_model(model, seed)
+        if space is None:
+            raise GasError("training a blueprint needs its search space to build it: pass space=")
+        model = build_model(space, model, seed)
     with thread_count(threads), torch.random.fork_rng(devices=[]):
         trainer = Trainer(model, dataset, config, epochs, seed=seed, device=device, max_steps=max_steps)
         start = time.perf_counter()

@@ -1,19 +1,20 @@
 """gas: generative architecture search for fast hierarchical vision transformers.
 
-The public API is re-exported here deliberately; everything else is internal. Only the blueprint
-is imported eagerly: the rest resolves on first use, so `import gas` stays cheap and the spaces,
-which import `gas.blueprint` themselves, can be imported first without a cycle.
+The public API is re-exported here deliberately; everything else is internal. Names resolve on
+first use, so `import gas` does not pay for Optuna, Ray or torch until they are needed. (The
+packages below gas never import it: the kernel, `search_spaces` and `evaluators` are imported by
+gas, not the other way round, so the order of imports does not matter.)
 """
 
 from importlib import import_module
 from typing import Any
 
-from gas.blueprint import Blueprint, StageSpec
-
 _LAZY = {
-    "Cost": "search_spaces",
+    "Blueprint": "gas_kernel.blueprint",
+    "Cost": "gas_kernel.cost",
     "SearchSpace": "search_spaces",
     "get_space": "search_spaces",
+    "list_presets": "search_spaces",
     "list_spaces": "search_spaces",
     "register_space": "search_spaces",
     "SearchResult": "gas.orchestrate",
@@ -31,10 +32,10 @@ __all__ = [
     "Cost",
     "SearchResult",
     "SearchSpace",
-    "StageSpec",
     "export_best",
     "export_blueprint",
     "get_space",
+    "list_presets",
     "list_proxies",
     "list_spaces",
     "measure_latency",

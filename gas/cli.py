@@ -15,8 +15,8 @@ from typing import NoReturn
 
 from pydantic import ValidationError
 
-from gas.errors import GasError
-from gas.errors import one_line as fold_error
+from gas_kernel.errors import GasError
+from gas_kernel.errors import one_line as fold_error
 
 COMMAND_MODULES = ("gas.commands.cost", "gas.commands.export", "gas.commands.calibrate", "gas.commands.search", "gas.commands.show",
                    "gas.commands.bench", "gas.commands.train")

@@ -28,7 +28,7 @@ import os
 import socket
 from pathlib import Path
 
-from gas.errors import GasError, one_line
+from gas_kernel.errors import GasError, one_line
 
 __all__ = ["AUTH_HINT", "CONNECT_TIMEOUT_S", "check_reachable", "check_runs_dir_for_job", "connect_error",
            "connect_timeout", "host_port", "in_ray_job", "resolve_address"]

@@ -25,9 +25,10 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 
 from evaluators import DEFAULT_PROXY, EvalContext
-from gas.budget import parse_budgets
-from gas.errors import GasError
-from gas.objectives import parse_objectives
+from gas_kernel.budget import parse_budgets
+from gas_kernel.errors import GasError
+from gas_kernel.objectives import parse_objectives
+from search_spaces import DEFAULT_SPACE
 
 __all__ = ["Flag", "SearchConfig", "config_signature", "field_default", "make_config", "option_flag", "options_help"]
 
@@ -56,7 +57,7 @@ class SearchConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    space: Annotated[str, Flag(metavar="NAME")] = Field("hiera", description="search space (`gas cost` prices its presets)")
+    space: Annotated[str, Flag(metavar="NAME")] = Field(DEFAULT_SPACE, description="search space (`gas cost` prices its presets)")
     space_options: Annotated[
         dict[str, Any], Flag("--space-option", "KEY=VALUE", repeat=True, keys=("img_size", "num_classes"))
     ] = Field(default_factory=dict, description="an option of the space's constructor, e.g. in_chans=1; repeat for more "

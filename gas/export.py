@@ -1,7 +1,8 @@
 """Export: turn a blueprint into a standalone, readable PyTorch model file (a TurboViT).
 
 `export_best` picks a blueprint from a run's Pareto set, `export_preset` and `export_file` take a
-named preset or a blueprint JSON file, and all of them end in `export_blueprint`, which writes
+named preset (of any space) or a blueprint JSON file, and all of them end in `export_blueprint`,
+which writes, with the model code of the blueprint's search space,
 
     <out>/<name>.py     header docstring, the model code, blueprint constants, constructor `<name>()`,
                         guarded timm registration; imports only torch
@@ -21,18 +22,19 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from gas.blueprint import Blueprint
 from gas.codegen import (
     ExportRecord,
     check_name,
     emitted_names,
     pick_entry,
+    record_space,
     render_model_file,
     sanitize_name,
 )
-from gas.errors import GasError
-from gas.runs import CONFIG_FILE, load_pareto, resolve_run
-from search_spaces.hiera import presets
+from gas.runs import CONFIG_FILE, load_pareto, resolve_run, run_space
+from gas_kernel.blueprint import Blueprint
+from gas_kernel.errors import GasError, one_line
+from search_spaces import SearchSpace, find_space, get_space, list_presets
 
 __all__ = [
     "default_out_dir",
@@ -55,20 +57,24 @@ def export_blueprint(
     out_dir: PathLike | None = None,
     metadata: dict[str, Any] | None = None,
     force: bool = False,
+    space: str | SearchSpace | None = None,
 ) -> Path:
     """Write `<out_dir>/<name>.py` and `<name>.json`; returns the path of the .py file.
 
-    `metadata` may hold budgets, metrics, source, search_command and export_command (see
-    `gas.codegen.ExportRecord`); without an export_command the record points at its own JSON.
+    `space` (a name or a space) is the blueprint's search space, whose model code the file holds;
+    by default the one space whose blueprint type the blueprint is. `metadata` may hold budgets,
+    metrics, source, search_command and export_command (see `gas.codegen.ExportRecord`); without an
+    export_command the record points at its own JSON.
     """
-    check_name(name, emitted_names())
+    space = _space_of(blueprint, space)
+    check_name(name, emitted_names(space))
     _check_not_a_timm_model(name)
     out = Path(out_dir) if out_dir is not None else default_out_dir()
     py_path, json_path = out / f"{name}.py", out / f"{name}.json"
     _refuse_overwrite([py_path, json_path], force)
     metadata = dict(metadata or {})
     metadata.setdefault("export_command", f"gas export file {name}.json --name {name}")
-    record = ExportRecord(name=name, blueprint=blueprint, **metadata)
+    record = ExportRecord(name=name, blueprint=blueprint, space=space, **metadata)
     source = render_model_file(record)
     compile(source, str(py_path), "exec")  # a codegen bug must never leave a broken file behind
     out.mkdir(parents=True, exist_ok=True)
@@ -100,7 +106,7 @@ def export_best(
         "search_command": _search_command(run_dir),
         "export_command": shlex.join(command),
     }
-    return export_blueprint(entry.blueprint, name, out_dir, metadata, force)
+    return export_blueprint(entry.blueprint, name, out_dir, metadata, force, run_space(run_dir))
 
 
 def export_preset(
@@ -111,8 +117,12 @@ def export_preset(
     out_dir: PathLike | None = None,
     force: bool = False,
 ) -> Path:
-    """Export a named preset of the hiera space (`turbovit_ref`, `hiera_tiny`, ...)."""
-    blueprint = presets.preset(preset, img_size=img_size, num_classes=num_classes)
+    """Export a named preset of the space that has it (`gas cost` lists them)."""
+    owners = list_presets()
+    if preset not in owners:
+        raise GasError(f"unknown preset {preset!r}; known presets: {', '.join(owners)}")
+    space = get_space(owners[preset], img_size=img_size, num_classes=num_classes)
+    blueprint = space.preset(preset)
     name = name if name is not None else sanitize_name(preset)
     command = [
         "gas",
@@ -128,7 +138,7 @@ def export_preset(
         "source": {"kind": "preset", "preset": preset},
         "export_command": shlex.join(command + ["--name", name]),
     }
-    return export_blueprint(blueprint, name, out_dir, metadata, force)
+    return export_blueprint(blueprint, name, out_dir, metadata, force, space)
 
 
 def export_file(
@@ -136,9 +146,11 @@ def export_file(
     name: str | None = None,
     out_dir: PathLike | None = None,
     force: bool = False,
+    space: str | None = None,
 ) -> Path:
-    """Export a blueprint JSON file, or a `<name>.json` written by export (its record is kept)."""
-    blueprint, record = load_blueprint_file(path)
+    """Export a blueprint JSON file of space `space` (default: the default space), or a
+    `<name>.json` written by export (its record, and the space it names, are kept)."""
+    blueprint, record = load_blueprint_file(path, space)
     name = name if name is not None else sanitize_name(Path(path).stem)
     source = {"kind": "file", "file": str(path)}
     if record.get("source"):
@@ -148,14 +160,15 @@ def export_file(
         "source": source,
         "export_command": shlex.join(["gas", "export", "file", str(path), "--name", name]),
     }
-    return export_blueprint(blueprint, name, out_dir, metadata, force)
+    return export_blueprint(blueprint, name, out_dir, metadata, force, record.get("space") or space)
 
 
 def refresh(names: list[str] | None = None, out_dir: PathLike | None = None) -> list[Path]:
     """Rewrite exported `.py` files from their `.json` records (after the model code changed).
 
-    The records keep their commands, metrics and provenance; only the code is regenerated. Returns
-    the files that changed.
+    The records keep their commands, metrics and provenance; only the code is regenerated, and a
+    record written by an older gas is rewritten in today's format (e.g. naming its space).
+    Returns the files that changed.
     """
     out = Path(out_dir) if out_dir is not None else default_out_dir()
     names = names or sorted(path.stem for path in out.glob("*.json"))
@@ -168,15 +181,17 @@ def refresh(names: list[str] | None = None, out_dir: PathLike | None = None) -> 
             record = ExportRecord.from_dict(json.loads(json_path.read_text()))
         except (json.JSONDecodeError, KeyError, TypeError) as error:
             raise GasError(f"{json_path} is not an export record ({type(error).__name__})") from error
-        py_path, source = out / f"{name}.py", render_model_file(record)
-        if not py_path.is_file() or py_path.read_bytes() != source.encode():
-            py_path.write_bytes(source.encode())
-            changed.append(py_path)
+        files = {out / f"{name}.py": render_model_file(record), json_path: record.to_json()}
+        for path, text in files.items():
+            if not path.is_file() or path.read_bytes() != text.encode():
+                path.write_bytes(text.encode())
+                changed.append(path)
     return changed
 
 
-def load_blueprint_file(path: PathLike) -> tuple[Blueprint, dict[str, Any]]:
-    """(blueprint, export record or {}) from a blueprint JSON or an export's `<name>.json`."""
+def load_blueprint_file(path: PathLike, space: str | None = None) -> tuple[Blueprint, dict[str, Any]]:
+    """(blueprint, export record or {}) from a blueprint JSON of space `space` (default: the default
+    space) or an export's `<name>.json`, read as a blueprint of the space the record names."""
     path = Path(path)
     if not path.is_file():
         raise GasError(f"blueprint file {path} does not exist")
@@ -187,7 +202,10 @@ def load_blueprint_file(path: PathLike) -> tuple[Blueprint, dict[str, Any]]:
     if not isinstance(data, dict):
         raise GasError(f"{path} must hold a JSON object (a blueprint or an export record)")
     record = data if isinstance(data.get("blueprint"), dict) else {}
-    return Blueprint.model_validate(record.get("blueprint", data)), record  # ValidationError names the field
+    if record.get("space") and space and record["space"] != space:
+        raise GasError(f"{path} is an export of space {record['space']!r}, not {space!r}; drop --space")
+    owner = record_space(record, space)
+    return owner.parse(record.get("blueprint", data)), record  # ValidationError names the field
 
 
 def default_out_dir() -> Path:
@@ -208,6 +226,18 @@ def to_onnx(model: Any, path: PathLike, img_size: int, in_chans: int = 3, check:
 
 
 # ---- helpers ------------------------------------------------------------------------------------
+def _space_of(blueprint: Blueprint, space: str | SearchSpace | None) -> SearchSpace:
+    """The named space, or the one whose blueprint type `blueprint` is; GasError on a mismatch."""
+    if not isinstance(space, SearchSpace):
+        try:
+            space = get_space(space if space is not None else find_space(blueprint))
+        except KeyError as error:
+            raise GasError(one_line(error)) from None
+    if not isinstance(blueprint, space.blueprint_type):
+        raise GasError(f"a {type(blueprint).__name__} is not a blueprint of space {space.name!r}")
+    return space
+
+
 def _refuse_overwrite(paths: list[Path], force: bool) -> None:
     existing = [str(path) for path in paths if path.exists()]
     if existing and not force:

@@ -31,11 +31,12 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from gas.blueprint import Blueprint
-from gas.budget import Budgets
-from gas.errors import GasError
-from gas.objectives import Objectives
-from search_spaces.base import Cost, SearchSpace
+from gas_kernel.blueprint import Blueprint
+from gas_kernel.budget import Budgets
+from gas_kernel.cost import Cost
+from gas_kernel.errors import GasError
+from gas_kernel.objectives import Objectives
+from search_spaces import SearchSpace
 
 __all__ = ["SAMPLERS", "Generator", "Proposal", "Status", "make_sampler"]
 

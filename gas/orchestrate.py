@@ -26,13 +26,13 @@ from typing import Any
 import optuna
 
 from gas import runs
-from gas.budget import Budgets, format_budget
 from gas.cluster import check_runs_dir_for_job
 from gas.config import SearchConfig, config_signature, make_config, options_help
-from gas.errors import GasError, one_line
 from gas.fidelity import Prescreen
 from gas.generator import Generator, make_sampler
-from gas.objectives import Objectives
+from gas_kernel.budget import Budgets, format_budget
+from gas_kernel.errors import GasError, one_line
+from gas_kernel.objectives import Objectives
 
 __all__ = ["SearchResult", "resume", "search"]
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import optuna
 
-from gas.objectives import Objectives
 from gas.report import evaluated_trials, pareto_entries
+from gas_kernel.objectives import Objectives
 
 __all__ = ["write_plots"]
 

@@ -20,7 +20,7 @@ from rich.progress import (
 )
 
 from gas.generator import Status
-from gas.objectives import Objectives
+from gas_kernel.objectives import Objectives
 
 __all__ = ["SearchProgress"]
 

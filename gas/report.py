@@ -13,9 +13,10 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 from tabulate import tabulate
 
-from gas.budget import format_budget
 from gas.generator import Status
-from gas.objectives import Objectives
+from gas_kernel.budget import format_budget
+from gas_kernel.objectives import Objectives
+from search_spaces import SearchSpace
 
 __all__ = ["pareto_entries", "pareto_table", "trial_record", "write_views"]
 
@@ -71,17 +72,17 @@ def pareto_entries(study: optuna.Study) -> list[dict[str, Any]]:
     return entries
 
 
-def pareto_table(entries: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> str:
-    """A Markdown table of the Pareto set: trial, arch id, objectives, params, GMACs, blueprint."""
-    from gas.blueprint import Blueprint
+def pareto_table(entries: Sequence[Mapping[str, Any]], keys: Sequence[str], space: SearchSpace) -> str:
+    """A Markdown table of the Pareto set: trial, arch id, objectives, params, GMACs, blueprint.
 
+    Blueprints may be stored dicts or blueprints of `space`, the space the run searched.
+    """
     extra = [k for k in keys if k not in ("macs", "params")]
     header = ["trial", "arch_id", *extra, "params (M)", "GMACs", "blueprint"]
     rows = []
     for entry in entries:
         metrics = entry["metrics"]
-        blueprint = entry["blueprint"]
-        blueprint = blueprint if isinstance(blueprint, Blueprint) else Blueprint.model_validate(blueprint)
+        blueprint = space.parse(entry["blueprint"])
         rows.append([entry["number"], entry["arch_id"], *(f"{metrics.get(k, float('nan')):.4g}" for k in extra),
                      f"{metrics.get('params', 0) / 1e6:.2f}", f"{metrics.get('macs', 0) / 1e9:.3f}",
                      blueprint.describe().replace("|", "\\|")])  # a bare | would split the cell
@@ -91,6 +92,8 @@ def pareto_table(entries: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> s
 def summary_markdown(study: optuna.Study, run_name: str, config: Mapping[str, Any],
                      entries: Sequence[Mapping[str, Any]], objectives: Objectives) -> str:
     """summary.md: what was searched, how the trials ended, and the Pareto table."""
+    from gas import runs
+
     trials = study.get_trials(deepcopy=False)
     counts: dict[str, int] = {}
     for trial in trials:
@@ -107,7 +110,7 @@ def summary_markdown(study: optuna.Study, run_name: str, config: Mapping[str, An
         "",
         f"## Pareto set ({len(entries)})",
         "",
-        pareto_table(entries, objectives.keys) if entries else "_no feasible trial finished yet_",
+        pareto_table(entries, objectives.keys, runs.space_of(config)) if entries else "_no feasible trial finished yet_",
         "",
         "Plots: `pareto.png` (front), `history.png` (objective over trials).",
     ]

@@ -26,8 +26,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from gas.blueprint import Blueprint
-from gas.errors import GasError
+from gas_kernel.blueprint import Blueprint
+from gas_kernel.cost import Cost
+from gas_kernel.errors import GasError, one_line
+from search_spaces import DEFAULT_SPACE, SearchSpace, get_space
 
 __all__ = [
     "ParetoEntry",
@@ -41,7 +43,9 @@ __all__ = [
     "new_run_name",
     "open_storage",
     "resolve_run",
+    "run_space",
     "runs_root",
+    "space_of",
     "write_config",
     "write_json",
     "write_pareto",
@@ -57,11 +61,16 @@ _RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 class ParetoEntry(dict):
-    """One Pareto-optimal trial: keys number, arch_id, blueprint (a Blueprint), metrics."""
+    """One Pareto-optimal trial: keys number, arch_id, blueprint (of the run's space), metrics, cost."""
 
     @property
     def blueprint(self) -> Blueprint:
         return self["blueprint"]
+
+    @property
+    def cost(self) -> Cost:
+        """The analytic cost of the blueprint, from the run's space."""
+        return self["cost"]
 
     @property
     def metrics(self) -> dict[str, Any]:
@@ -97,20 +106,37 @@ def resolve_run(name: str | None = None, runs_dir: str | os.PathLike | None = No
 
 
 def load_pareto(run_dir: Path) -> tuple[dict[str, Any], list[ParetoEntry]]:
-    """(header, entries) of a run's pareto.json; header has objectives and budgets."""
+    """(header, entries) of a run's pareto.json; header has objectives and budgets.
+
+    Blueprints are read as the run's space's (see `run_space`), with their analytic cost.
+    """
     path = run_dir / PARETO_FILE
     if not path.is_file():
         raise GasError(f"run {run_dir.name} has no {PARETO_FILE} yet: no trial has finished")
+    space = run_space(run_dir)
     try:
         data = json.loads(path.read_text())
-        entries = [
-            ParetoEntry(entry, blueprint=Blueprint.model_validate(entry["blueprint"]))
-            for entry in data["trials"]
-        ]
+        entries = []
+        for entry in data["trials"]:
+            blueprint = space.parse(entry["blueprint"])
+            entries.append(ParetoEntry(entry, blueprint=blueprint, cost=space.cost(blueprint)))
     except (json.JSONDecodeError, KeyError, TypeError, ValidationError) as error:
         raise GasError(f"{path} is corrupt ({type(error).__name__}); rerun `gas search --resume {run_dir.name}`") from error
     header = {key: value for key, value in data.items() if key != "trials"}
     return header, entries
+
+
+def run_space(run_dir: Path) -> SearchSpace:
+    """The space run `run_dir` searched, with its options, from its config.json."""
+    return space_of(load_config(run_dir))
+
+
+def space_of(config: Mapping[str, Any]) -> SearchSpace:
+    """The space a run config names (`space`, `space_options`); GasError when it cannot be made."""
+    try:
+        return get_space(config.get("space") or DEFAULT_SPACE, **(config.get("space_options") or {}))
+    except (KeyError, TypeError) as error:
+        raise GasError(f"the run's space cannot be made: {one_line(error)}") from None
 
 
 def load_config(run_dir: Path) -> dict[str, Any]:

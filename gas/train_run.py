@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gas.blueprint import Blueprint
-from gas.errors import GasError, one_line
 from gas.runs import runs_root, write_json
+from gas_kernel.blueprint import Blueprint
+from gas_kernel.errors import GasError, one_line
 
 __all__ = ["TrainRun", "resolve_model", "train"]
 
@@ -60,7 +60,7 @@ def train(
     resume: bool = False,
     run: str | None = None,
     runs_dir: str | os.PathLike | None = None,
-    space: str = "hiera",
+    space: str | None = None,
     recipe_overrides: dict[str, Any] | None = None,
     progress: bool = True,
 ) -> TrainRun:
@@ -72,47 +72,56 @@ def train(
     recipe_config = get_recipe(recipe, **(recipe_overrides or {}))
     _check_device(device)
     dataset = load_data(data)
-    name, blueprint = resolve_model(model, dataset, run=run, runs_dir=runs_dir, space=space)
+    name, blueprint, builder = resolve_model(model, dataset, run=run, runs_dir=runs_dir, space=space)
     check_blueprint_fits(blueprint, dataset)
     config = {"model": model, "name": name, "arch_id": blueprint.arch_id, "blueprint": blueprint.model_dump(mode="json"),
               "data": dataset.root, "recipe": recipe_config.to_dict(), "epochs": epochs, "seed": seed,
               "device": device, "command": shlex.join(["gas", *sys.argv[1:]]) if sys.argv[0].endswith("gas") else None}
     out_dir = Path(out) if out is not None else runs_root(runs_dir) / "train" / f"{name}-{_data_tag(dataset.root)}-{recipe}-s{seed}"
     state = _prepare_out_dir(out_dir, config, resume)
-    return _run_epochs(blueprint, dataset, recipe_config, config, out_dir, state, threads, progress)
+    return _run_epochs(builder, blueprint, dataset, recipe_config, config, out_dir, state, threads, progress)
 
 
 def resolve_model(model: str, dataset: Any, *, run: str | None = None, runs_dir: str | os.PathLike | None = None,
-                  space: str = "hiera") -> tuple[str, Blueprint]:
-    """(name, blueprint) of `model`: `best` of a run, a blueprint file, a preset, or an exported model."""
-    from gas.export import default_out_dir, load_blueprint_file
-    from search_spaces import get_space
+                  space: str | None = None) -> tuple[str, Blueprint, Any]:
+    """(name, blueprint, the space that builds it) of `model`: `best` of a run, a blueprint file, a
+    preset of `space` (built for the data's image size, channels and classes), or an exported model."""
+    from gas.export import default_out_dir
+    from search_spaces import DEFAULT_SPACE, get_space
 
     if model == "best":
         return _best_of_run(run, runs_dir)
     if model.endswith(".json") or Path(model).is_file():
-        return Path(model).stem, load_blueprint_file(model)[0]
+        return _from_file(model, space)
     shape = {"img_size": dataset.img_size, "in_chans": dataset.in_chans, "num_classes": dataset.num_classes}
-    the_space = get_space(space, **shape)
+    the_space = get_space(space or DEFAULT_SPACE, **shape)
     if model in the_space.preset_names():
-        return model, the_space.preset(model)
-    exported = default_out_dir() / f"{model}.json"
-    if exported.is_file():
-        return model, load_blueprint_file(exported)[0]
+        return model, the_space.preset(model), the_space
+    if (default_out_dir() / f"{model}.json").is_file():
+        return _from_file(default_out_dir() / f"{model}.json", space)
     raise GasError(f"unknown model {model!r}: pass a blueprint .json file, `best` (with --run), a preset "
                    f"({', '.join(the_space.preset_names())}) or an exported model (`gas export` writes them)")
 
 
-def _best_of_run(run: str | None, runs_dir: str | os.PathLike | None) -> tuple[str, Blueprint]:
+def _from_file(path: str | Path, space: str | None) -> tuple[str, Blueprint, Any]:
+    """A blueprint file or an export record, with the space it names (else `space`)."""
+    from gas.codegen import record_space
+    from gas.export import load_blueprint_file
+
+    blueprint, record = load_blueprint_file(path, space)
+    return Path(path).stem, blueprint, record_space(record, space)
+
+
+def _best_of_run(run: str | None, runs_dir: str | os.PathLike | None) -> tuple[str, Blueprint, Any]:
     from gas.codegen import pick_entry
-    from gas.runs import load_pareto, resolve_run
+    from gas.runs import load_pareto, resolve_run, run_space
 
     run_dir = resolve_run(run, runs_dir)
     header, entries = load_pareto(run_dir)
     if not entries:
         raise GasError(f"run {run_dir.name} has no feasible trial to train yet")
     entry = pick_entry(entries, header, "proxy")
-    return f"{run_dir.name}-best", entry.blueprint
+    return f"{run_dir.name}-best", entry.blueprint, run_space(run_dir)
 
 
 def _check_device(device: str) -> None:
@@ -161,14 +170,14 @@ def _load_checkpoint(path: Path) -> dict[str, Any] | None:
         raise GasError(f"{path} is corrupt ({one_line(error)[:120]}); delete it to restart from epoch 0") from None
 
 
-def _run_epochs(blueprint, dataset, recipe, config, out_dir, state, threads, progress) -> TrainRun:
+def _run_epochs(space, blueprint, dataset, recipe, config, out_dir, state, threads, progress) -> TrainRun:
     import torch
 
     from evaluators.threads import thread_count
     from evaluators.training import Trainer, build_model
 
     with thread_count(threads):
-        trainer = Trainer(build_model(blueprint, config["seed"]), dataset, recipe, config["epochs"],
+        trainer = Trainer(build_model(space, blueprint, config["seed"]), dataset, recipe, config["epochs"],
                           seed=config["seed"], device=config["device"])
         if state is not None:
             trainer.load_state_dict(state)

@@ -17,8 +17,8 @@ from contextlib import nullcontext
 from dataclasses import replace
 from typing import Any
 
-from gas.blueprint import Blueprint
-from search_spaces.base import SearchSpace
+from gas_kernel.blueprint import Blueprint
+from search_spaces import SearchSpace
 
 __all__ = ["ERROR_KEY", "METRICS_KEY", "NO_RETRY_KEY", "Screened", "evaluate_candidate", "evaluate_or_error", "tune_trainable"]
 
@@ -111,7 +111,7 @@ def tune_trainable(config: dict[str, Any], *, space: SearchSpace, evaluators: Se
 
     from gas.fidelity import PRESCREEN_KEY, PrescreenGate, epoch_reporter
 
-    blueprint = Blueprint.model_validate_json(config["blueprint"])
+    blueprint = space.parse(config["blueprint"])
     partial: dict[str, float] = {}
     gate = PrescreenGate(*prescreen, config.get("prescreen_threshold")) if prescreen else None
 

@@ -23,9 +23,9 @@ Build it with torch alone, or through timm (importing generated_archs registers 
     import generated_archs, timm
     model = timm.create_model("turbovit_ref", num_classes=10)
 
-Below: the model code of gas (search_spaces/hiera/model.py, copied verbatim; module and
-parameter names follow timm's Hiera), then the blueprint constants, the constructor and the
-optional timm registration.
+Below: the model code (search_spaces/hiera/model.py, copied verbatim; module and parameter names
+follow timm's Hiera), then the blueprint constants, the constructor and the optional timm
+registration.
 """
 
 import math

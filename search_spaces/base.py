@@ -1,44 +1,28 @@
 """What every search space provides, and the small helpers spaces share.
 
 A space turns Optuna trials into blueprints (define-by-run, NNI-style labelled dimensions), builds
-them, and prices them analytically. The generator and the evaluators only talk to this interface,
-so a new space is a new subpackage registered with `@register_space`, and `gas/` does not change.
+them, prices them analytically, and says what an export copies. It owns everything it knows: its
+blueprint type, its model code, its presets. The search and the exports only talk to this
+interface, so a new space is a new subpackage registered with `@register_space`, and `gas/` does
+not change.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+import importlib
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import optuna
 from torch import nn
 
-from gas.blueprint import Blueprint
+from gas_kernel.blueprint import Blueprint
+from gas_kernel.cost import Cost
+from search_spaces.model_code import ModelCode
 
-__all__ = ["Cost", "RandomTrial", "SearchSpace"]
-
-
-@dataclass(frozen=True, slots=True)
-class Cost:
-    """Analytic cost of a blueprint at its image size, batch 1.
-
-    `macs` counts multiply-accumulates with fvcore's conventions (1 MAC = 1 "flop" in fvcore and
-    timm's tables): linear/conv weights, attention q@k and attn@v, and 5 per LayerNorm element.
-    """
-
-    params: int
-    macs: int
-
-    @property
-    def gmacs(self) -> float:
-        return self.macs / 1e9
-
-    @property
-    def mparams(self) -> float:
-        return self.params / 1e6
+__all__ = ["RandomTrial", "SearchSpace"]
 
 
 class RandomTrial:
@@ -69,17 +53,43 @@ class RandomTrial:
 
 
 class SearchSpace(abc.ABC):
-    """A family of blueprints with its sampler, builder and analytic cost model."""
+    """A family of blueprints with its sampler, builder, analytic cost model and model code.
+
+    Subclasses set `blueprint_type` (their subclass of the kernel's `Blueprint`) and `model_code`
+    (the module and class of their one model implementation); `register_space` checks both. Their
+    constructors take the options `img_size` and `num_classes` (`gas search --img-size`, presets
+    exported at a size) with defaults, so `get_space(name)` alone gives a usable space.
+    """
 
     name: str = ""
+    blueprint_type: ClassVar[type[Blueprint]]
+    model_code: ClassVar[ModelCode]
 
     @abc.abstractmethod
     def sample(self, trial: optuna.Trial | RandomTrial) -> Blueprint:
         """Draw a valid blueprint through the trial's `suggest_*` calls (define-by-run)."""
 
-    @abc.abstractmethod
     def build(self, blueprint: Blueprint) -> nn.Module:
-        """The model the blueprint describes, in eval mode."""
+        """The model the blueprint describes, in eval mode.
+
+        It is `model_code`'s class, the very code an export copies, so the evaluated model and the
+        exported file are one implementation.
+        """
+        module = importlib.import_module(self.model_code.module)
+        return getattr(module, self.model_code.constructor)(**blueprint.model_kwargs()).eval()
+
+    def parse(self, data: Blueprint | Mapping[str, Any] | str | bytes) -> Blueprint:
+        """The space's blueprint from its JSON text or dict, as runs and exports store it.
+
+        Blueprints of another type or with unknown fields raise a ValidationError naming the field.
+        """
+        if isinstance(data, self.blueprint_type):
+            return data
+        if isinstance(data, (str, bytes)):
+            return self.blueprint_type.model_validate_json(data)
+        if isinstance(data, Blueprint):
+            data = data.model_dump()
+        return self.blueprint_type.model_validate(data)
 
     @abc.abstractmethod
     def cost(self, blueprint: Blueprint) -> Cost:

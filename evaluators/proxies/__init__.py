@@ -23,7 +23,7 @@ from evaluators.proxies.state import (
 )
 from evaluators.proxies.vit import dss
 from evaluators.proxies.zico import zico
-from gas.errors import GasError, one_line
+from gas_kernel.errors import GasError, one_line
 
 __all__ = ["BASELINES", "PROXIES", "ProxyFn", "list_proxies", "proxy_score"]
 

@@ -7,7 +7,7 @@ import warnings
 import torch
 from torch import nn
 
-from gas.flops import traced_macs
+from evaluators.flops import traced_macs
 
 __all__ = ["macs", "params"]
 

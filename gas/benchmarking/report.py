@@ -7,9 +7,9 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from evaluators.machine import machine_line
 from gas.benchmarking.claims import claim_ratios
 from gas.benchmarking.results import BenchResult, BenchRow
-from gas.machine import machine_line
 
 __all__ = ["TABLE_COLUMNS", "markdown_report", "markdown_table", "write_report"]
 

@@ -19,16 +19,16 @@ from dataclasses import dataclass
 import torch
 
 from evaluators.device import check_device
+from evaluators.flops import traced_macs
 from evaluators.latency import LatencyResult, measure_latency
+from evaluators.machine import describe_machine
 from evaluators.threads import thread_count
 from gas.benchmarking.memory import peak_forward_memory_mb
 from gas.benchmarking.peak import FLOPS_PER_MAC, matmul_peak_gflops
 from gas.benchmarking.published import published_top1
 from gas.benchmarking.results import BenchResult, BenchRow
 from gas.benchmarking.zoo import Candidate, Unavailable
-from gas.errors import GasError
-from gas.flops import traced_macs
-from gas.machine import describe_machine
+from gas_kernel.errors import GasError
 
 __all__ = ["CONVENTIONS", "BenchSettings", "run_benchmark"]
 

@@ -1,7 +1,7 @@
 """The models a benchmark can name, built the same way for every run.
 
 A name resolves, in this order, to
-  * a gas preset of the hiera space (`turbovit_ref`, `hiera_tiny`, ...), built by `space.build`;
+  * a preset of a gas search space (`turbovit_ref`, `hiera_tiny`, ...), built by `space.build`;
   * a model exported to `generated_archs` (`turbovit`, the search winner the paper's claims are
     checked on, `turbovit_12m`, ...; `turbovit` is named even before it has been exported);
   * a FasterViT (`faster_vit_*`) from the optional `fastervit` package (`pip install 'gas-nas[bench]'`);
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from gas.errors import GasError
+from gas_kernel.errors import GasError
 
 __all__ = ["DEFAULT_MODELS", "GAS_EXPORTED", "Candidate", "Unavailable", "build_candidate", "resolve"]
 
@@ -114,16 +114,17 @@ def _check_known(name: str) -> None:
     )
 
 
-def _gas_presets() -> list[str]:
-    from search_spaces import get_space
+def _gas_presets() -> dict[str, str]:
+    """Preset name -> the search space that has it."""
+    from search_spaces import list_presets
 
-    return get_space("hiera").preset_names()
+    return list_presets()
 
 
 def _gas_preset(name: str) -> Candidate:
     from search_spaces import get_space
 
-    space = get_space("hiera")
+    space = get_space(_gas_presets()[name])
     blueprint = space.preset(name)
     model = space.build(blueprint).eval()
     size = (blueprint.in_chans, blueprint.img_size, blueprint.img_size)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from gas.errors import GasError
+from gas_kernel.errors import GasError
 
 __all__ = ["OPSET", "export_onnx"]
 

@@ -1,10 +1,10 @@
 """The exported model file: header, the one model implementation, blueprint constants, constructor.
 
 The file reads top-down like a model file in timm or Hiera: the header docstring, imports, helpers,
-attention, block, model (the source of `search_spaces/hiera/model.py`, read with `inspect` so that
-there is exactly one implementation), then the blueprint as a dict literal with one key per line,
-a timm-style constructor `<name>(pretrained=False, **kwargs)` and the timm registration, guarded so
-that the file needs nothing but torch.
+attention, block, model (the source of the space's model module, `space.model_code.module`, read
+with `inspect` so that there is exactly one implementation), then the blueprint as a dict literal
+with one key per line, a timm-style constructor `<name>(pretrained=False, **kwargs)` calling the
+space's model class, and the timm registration, guarded so that the file needs nothing but torch.
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ from typing import Any
 
 from gas.codegen.header import render_header
 from gas.codegen.record import ExportRecord
+from search_spaces import ModelCode, SearchSpace
 
-__all__ = ["MODEL_MODULE", "emitted_names", "model_source", "render_model_file"]
+__all__ = ["emitted_names", "model_source", "render_model_file"]
 
-MODEL_MODULE = "search_spaces.hiera.model"
-MODEL_CLASS = "Hiera"
 # timm.create_model passes these to every entrypoint; the model itself does not take them
 TIMM_ONLY_KWARGS = ("pretrained_cfg", "pretrained_cfg_overlay", "cache_dir")
 _TAIL_NAMES = frozenset({"ARCH_ID", "MODEL_ARGS", "_register_with_timm"})
@@ -30,18 +29,19 @@ _TAIL_NAMES = frozenset({"ARCH_ID", "MODEL_ARGS", "_register_with_timm"})
 
 def render_model_file(record: ExportRecord) -> str:
     """The complete source of `<name>.py` for the record's blueprint."""
+    code = record.space.model_code
     parts = [
-        render_header(record) + "\n" + model_source(),
+        render_header(record) + "\n" + model_source(record.space),
         _section("blueprint", _constants(record)),
-        _section("constructor", _constructor(record.name, record.blueprint.arch_id)),
+        _section("constructor", _constructor(record.name, record.blueprint.arch_id, code)),
         _section("timm registration (optional)", _registration(record.name)),
     ]
     return "\n\n\n".join(part.strip("\n") for part in parts) + "\n"
 
 
-def model_source(module: ModuleType | None = None) -> str:
-    """The model module's source without its docstring (the header replaces it)."""
-    return _source_without_docstring(module or importlib.import_module(MODEL_MODULE))
+def model_source(space: SearchSpace) -> str:
+    """The source of the space's model module without its docstring (the header replaces it)."""
+    return _source_without_docstring(importlib.import_module(space.model_code.module))
 
 
 @functools.lru_cache(maxsize=8)
@@ -53,11 +53,15 @@ def _source_without_docstring(module: ModuleType) -> str:
     return source.strip("\n") + "\n"
 
 
-@functools.lru_cache(maxsize=1)
-def emitted_names() -> frozenset[str]:
-    """Top-level names of an exported module, which an exported model's name must not shadow."""
+def emitted_names(space: SearchSpace) -> frozenset[str]:
+    """Top-level names of a module exported from `space`, which a model's name must not shadow."""
+    return _top_level_names(importlib.import_module(space.model_code.module))
+
+
+@functools.lru_cache(maxsize=8)
+def _top_level_names(module: ModuleType) -> frozenset[str]:
     names = set(_TAIL_NAMES)
-    for node in ast.parse(model_source()).body:
+    for node in ast.parse(_source_without_docstring(module)).body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -90,12 +94,12 @@ def _literal(value: Any) -> str:
     raise TypeError(f"cannot write {type(value).__name__} {value!r} as a blueprint constant")
 
 
-def _constructor(name: str, arch_id: str) -> str:
+def _constructor(name: str, arch_id: str, code: ModelCode) -> str:
     timm_only = ", ".join(f'"{key}"' for key in TIMM_ONLY_KWARGS)
-    return f'''def {name}(pretrained: bool = False, **kwargs) -> {MODEL_CLASS}:
+    return f'''def {name}(pretrained: bool = False, **kwargs) -> {code.constructor}:
     """The exported model, arch {arch_id}; keyword arguments override MODEL_ARGS.
 
-    For example `num_classes=10, drop_path_rate=0.1`. There are no pretrained weights: train the
+    For example `{code.overrides}`. There are no pretrained weights: train the
     model, or load a state_dict with `model.load_state_dict(torch.load(path))`.
     """
     if pretrained:
@@ -103,7 +107,7 @@ def _constructor(name: str, arch_id: str) -> str:
     # timm.create_model passes its own arguments along; they are not model arguments
     for key in ({timm_only}):
         kwargs.pop(key, None)
-    return {MODEL_CLASS}(**{{**MODEL_ARGS, **kwargs}})'''
+    return {code.constructor}(**{{**MODEL_ARGS, **kwargs}})'''
 
 
 def _registration(name: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import keyword
 import re
 
-from gas.errors import GasError
+from gas_kernel.errors import GasError
 
 __all__ = ["MAX_NAME_LENGTH", "check_name", "sanitize_name"]
 

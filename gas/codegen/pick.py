@@ -20,11 +20,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from gas.budget import BUDGET_METRICS, parse_budgets
-from gas.errors import GasError
-from gas.objectives import Objectives
 from gas.runs import ParetoEntry
-from search_spaces.hiera.cost import hiera_cost
+from gas_kernel.budget import BUDGET_METRICS, parse_budgets
+from gas_kernel.errors import GasError
+from gas_kernel.objectives import Objectives
 
 __all__ = ["RULES", "pick_entry"]
 
@@ -112,7 +111,7 @@ def _metric(entry: ParetoEntry, key: str) -> float:
     """A numeric metric of an entry; params and macs fall back to the analytic cost."""
     value = entry.metrics.get(key)
     if value is None and key in ("params", "macs"):
-        cost = hiera_cost(entry.blueprint)
+        cost = entry.cost
         value = cost.params if key == "params" else cost.macs
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise GasError(f"Pareto trial #{entry['number']} has no numeric metric {key!r}; pick another rule")

@@ -24,7 +24,7 @@ from gas.benchmarking import (
     write_plots,
     write_report,
 )
-from gas.errors import GasError
+from gas_kernel.errors import GasError
 
 DTYPES = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16, "fp16": torch.float16,
           "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}

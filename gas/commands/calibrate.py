@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-from gas.errors import GasError
+from gas_kernel.errors import GasError
+from search_spaces import DEFAULT_SPACE
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -28,7 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--reference", metavar="JSONL", help="trained reference set (benchmarks/ground_truth.py writes it)")
     parser.add_argument("--short-schedules", default="", metavar="E,E",
                         help="with --reference: also train every blueprint with schedules of these epochs (slow; default: none)")
-    parser.add_argument("--space", default="hiera", help="search space to sample (default: hiera)")
+    parser.add_argument("--space", default=DEFAULT_SPACE, help=f"search space to sample (default: {DEFAULT_SPACE})")
     parser.add_argument("--data", metavar="DATA", help="ImageFolder root, fashion-mnist or cifar10:DIR (required "
                         "without --reference; with it, default: the reference's dataset)")
     parser.add_argument("--archs", type=int, default=30, metavar="K", help="blueprints to sample (default: 30)")
@@ -48,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     if args.data is None:
         raise GasError("gas calibrate needs --data (a dataset to train on) or --reference (a trained reference set)")
     from evaluators.calibration import CalibrationConfig, run_calibration
+    from search_spaces import get_space
 
     if args.archs < 3:
         raise GasError(f"--archs must be at least 3 to compute rank correlations, got {args.archs}")
@@ -58,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         proxy_batch=args.proxy_batch, time_limit_s=args.time_limit, threads=args.threads, seed=args.seed,
         out=args.out,
     )
-    summary = run_calibration(config)
+    summary = run_calibration(config, get_space)
     print(f"{'proxy':<12} {'tau':>7} {'rho':>7}")
     for name, row in sorted(summary["correlations"].items(), key=lambda kv: -kv[1]["kendall_tau"]):
         print(f"{name:<12} {row['kendall_tau']:>7.3f} {row['spearman_rho']:>7.3f}")
@@ -72,6 +74,7 @@ def _run_reference(args: argparse.Namespace) -> int:
         calibrate_reference,
     )
     from evaluators.reference_calibration_report import reference_markdown
+    from search_spaces import get_space
 
     try:
         schedules = tuple(int(e) for e in args.short_schedules.split(",") if e.strip())
@@ -81,6 +84,6 @@ def _run_reference(args: argparse.Namespace) -> int:
         raise GasError("--short-schedules epochs must be >= 1 and --proxy-batch >= 2")
     config = ReferenceCalibrationConfig(reference=args.reference, data=args.data, proxy_batch=args.proxy_batch,
                                         seed=args.seed, short_schedules=schedules, threads=args.threads, out=args.out)
-    print(reference_markdown(calibrate_reference(config)))
+    print(reference_markdown(calibrate_reference(config, get_space(args.space))))
     print(f"report written to {args.out}")
     return 0

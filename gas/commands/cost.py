@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gas.blueprint import Blueprint
-from gas.errors import GasError
-from search_spaces import get_space
+from gas_kernel.blueprint import Blueprint
+from gas_kernel.errors import GasError
+from search_spaces import DEFAULT_SPACE, SearchSpace, get_space
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -22,7 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("targets", nargs="*", metavar="TARGET",
                         help="preset names or blueprint .json files (default: every preset of the space)")
-    parser.add_argument("--space", default="hiera", help="search space (default: hiera)")
+    parser.add_argument("--space", default=DEFAULT_SPACE, help=f"search space (default: {DEFAULT_SPACE})")
     parser.add_argument("--img-size", type=int, default=224, metavar="N", help="input resolution in pixels (default: 224)")
     parser.add_argument("--random", type=int, default=0, metavar="K", help="also price K random blueprints (default: 0)")
     parser.set_defaults(func=run)
@@ -39,11 +39,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(space, target: str) -> Blueprint:
+def _load(space: SearchSpace, target: str) -> Blueprint:
     """A preset by name, or a blueprint JSON file by path."""
     if target.endswith(".json"):
         path = Path(target)
         if not path.is_file():
             raise GasError(f"blueprint file {target} does not exist")
-        return Blueprint.model_validate_json(path.read_text())
+        return space.parse(path.read_text())
     return space.preset(target)

@@ -1,8 +1,8 @@
 """`gas export`: write a blueprint as a standalone TurboViT model file (plus its JSON record).
 
     gas export best   [--run NAME] [--runs-dir DIR] [--pick RULE]   a run's Pareto pick
-    gas export preset NAME [--img-size 224] [--num-classes 1000]    a preset of the hiera space
-    gas export file   PATH.json                                    a blueprint or export record
+    gas export preset NAME [--img-size 224] [--num-classes 1000]    a preset of any space (`gas cost`)
+    gas export file   PATH.json [--space NAME]                     a blueprint or export record
     gas export refresh [NAME ...]                                  regenerate code from records
 
 Common options: --name (the model name; default turbovit_<arch_id>, the preset name or the file
@@ -16,8 +16,8 @@ import argparse
 from pathlib import Path
 
 from gas import export
-from gas.codegen import RULES
-from search_spaces.hiera.model import Hiera
+from gas.codegen import RULES, record_space
+from search_spaces import DEFAULT_SPACE
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -40,13 +40,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="RULE",
         help=f"{', '.join(RULES)} or a trial number like #12 (default: proxy, the best accuracy proxy)",
     )
-    preset = _add_source(sources, "preset", "a preset blueprint of the hiera space", "gas export preset hiera_tiny --img-size 256")
+    preset = _add_source(sources, "preset", "a preset blueprint of a search space", "gas export preset hiera_tiny --img-size 256")
     preset.add_argument("preset", help="preset name, e.g. turbovit_ref or hiera_tiny")
     preset.add_argument("--img-size", type=int, default=224, metavar="N", help="input resolution in pixels (default: 224)")
     preset.add_argument("--num-classes", type=int, default=1000, metavar="N", help="classifier outputs (default: 1000)")
     path = _add_source(sources, "file", "a blueprint JSON file, or a <name>.json written by export",
                        "gas export file generated_archs/turbovit.json --name turbovit_copy --out /tmp/models")
     path.add_argument("path", help="path to the JSON file")
+    path.add_argument("--space", help=f"the space of a plain blueprint file (default: {DEFAULT_SPACE}; "
+                      "an export record names its own)")
     refresh = sources.add_parser(
         "refresh", help="regenerate exported files from their .json records",
         description="Regenerate exported model files from their .json records (after a change to gas's model code).",
@@ -76,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.source == "preset":
         path = export.export_preset(args.preset, args.img_size, args.num_classes, **common)
     else:
-        path = export.export_file(args.path, **common)
+        path = export.export_file(args.path, space=args.space, **common)
     name = path.stem
     print(f"wrote {path} and {path.with_suffix('.json').name}")
     print(f"build it: from generated_archs.{name} import {name}; model = {name}()")
@@ -96,10 +98,10 @@ def run_refresh(args: argparse.Namespace) -> int:
 def _check_onnx(py_path: Path, onnx_path: str) -> None:
     """Export the model just written to ONNX and report onnxruntime's difference from torch.
 
-    The model is built from the record beside the file with gas's model code, which is the code
+    The model is built from the record beside the file by its space, whose model code is the code
     the file holds (one implementation), so the check needs no import of the new file.
     """
-    blueprint, _ = export.load_blueprint_file(py_path.with_suffix(".json"))
-    model = Hiera(**blueprint.model_kwargs())
+    blueprint, record = export.load_blueprint_file(py_path.with_suffix(".json"))
+    model = record_space(record).build(blueprint)
     difference = export.to_onnx(model, onnx_path, blueprint.img_size, blueprint.in_chans)
     print(f"wrote {onnx_path}; onnxruntime vs torch max abs difference {difference:.2e}")

@@ -12,7 +12,7 @@ import sys
 
 from gas.commands.config_options import add_config_options, given_options
 from gas.config import option_flag
-from gas.errors import GasError
+from gas_kernel.errors import GasError
 
 EXAMPLES = """examples:
   gas search --budget flops=1G --trials 40
@@ -44,6 +44,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from gas.orchestrate import resume, search
     from gas.report import pareto_table
+    from gas.runs import run_space
 
     options = given_options(args)
     if args.resume is not None:
@@ -56,5 +57,5 @@ def run(args: argparse.Namespace) -> int:
         result = search(**options, runs_dir=args.runs_dir, progress=not args.no_progress, command=command)
     print(f"run {result.name}: {result.evaluations} evaluated, {len(result.pareto)} in the Pareto set -> {result.run_dir}")
     if result.pareto:
-        print(pareto_table(result.pareto, result.objectives.keys))
+        print(pareto_table(result.pareto, result.objectives.keys, run_space(result.run_dir)))
     return 0

@@ -6,8 +6,8 @@ import argparse
 import json
 
 from gas import runs
-from gas.errors import GasError
-from gas.objectives import Objectives
+from gas_kernel.errors import GasError
+from gas_kernel.objectives import Objectives
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -40,7 +40,7 @@ def run_show(args: argparse.Namespace) -> int:
     if not entries:
         print("no feasible trial finished yet")
         return 0
-    print(pareto_table([{**e, "blueprint": e.blueprint} for e in entries], keys))
+    print(pareto_table(entries, keys, runs.run_space(run_dir)))
     return 0
 
 
@@ -60,7 +60,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def _budgets(budgets: dict | None) -> str:
     """`flops=1G,latency=20ms` from a stored {name: limit} mapping."""
-    from gas.budget import BUDGET_METRICS, format_budget
+    from gas_kernel.budget import BUDGET_METRICS, format_budget
 
     return ",".join(
         f"{k}={format_budget(k, v) if k in BUDGET_METRICS else v}" for k, v in (budgets or {}).items()

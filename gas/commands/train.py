@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from gas.errors import GasError
+from gas_kernel.errors import GasError
 
 EXAMPLE = """examples:
   gas train turbovit_ref --data fashion-mnist --epochs 30          # a preset, built for the data's shape
@@ -38,7 +38,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--resume", action="store_true", help="continue the run in the output folder")
     parser.add_argument("--run", help="search run whose best blueprint `best` trains (default: the latest)")
     parser.add_argument("--runs-dir", help="where runs live (default: $GAS_RUNS_DIR or ./runs)")
-    parser.add_argument("--space", default="hiera", help="search space of presets (default: hiera)")
+    parser.add_argument("--space", help="search space of a preset or a plain blueprint file (default: the default "
+                        "space, hiera; an export record or a run names its own)")
     parser.add_argument("--no-progress", action="store_true", help="no per-epoch progress lines")
     parser.set_defaults(func=run)
 

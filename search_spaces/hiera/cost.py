@@ -10,13 +10,13 @@ which is what lets the generator price tens of thousands of proposals per second
 
 from __future__ import annotations
 
-from gas.blueprint import Blueprint
-from search_spaces.base import Cost
+from gas_kernel.cost import Cost
+from search_spaces.hiera.blueprint import HieraBlueprint
 
 LAYER_NORM_MACS_PER_ELEMENT = 5  # fvcore's count for an affine LayerNorm
 
 
-def hiera_cost(bp: Blueprint) -> Cost:
+def hiera_cost(bp: HieraBlueprint) -> Cost:
     stem_params, stem_macs = _stem_cost(bp)
     params, macs = stem_params, stem_macs
     flat_q = bp.q_stride * bp.q_stride
@@ -40,7 +40,7 @@ def hiera_cost(bp: Blueprint) -> Cost:
     return Cost(params=params + head_params, macs=macs + head_macs)
 
 
-def _stem_cost(bp: Blueprint) -> tuple[int, int]:
+def _stem_cost(bp: HieraBlueprint) -> tuple[int, int]:
     """Patch embedding conv plus the absolute position embedding."""
     dim = bp.stages[0].dim
     kernel_weights = bp.in_chans * bp.patch_kernel * bp.patch_kernel * dim

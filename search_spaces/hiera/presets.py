@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gas.blueprint import Blueprint, StageSpec
+from search_spaces.hiera.blueprint import HieraBlueprint, StageSpec
 
 # name -> (embed_dim, first-stage heads, depths); all double width and heads at each stage.
 _HIERA = {
@@ -36,7 +36,7 @@ def make_blueprint(
     mask_unit_stages: int = 2,
     mlp_ratio: float = 4.0,
     **overrides: Any,
-) -> Blueprint:
+) -> HieraBlueprint:
     """Hiera's doubling scheme: stage i has width embed_dim * 2**i and heads * 2**i."""
     stages = tuple(
         StageSpec(
@@ -48,11 +48,11 @@ def make_blueprint(
         )
         for i, depth in enumerate(depths)
     )
-    return Blueprint(stages=stages, q_pool=len(depths) - 1, **overrides)
+    return HieraBlueprint(stages=stages, q_pool=len(depths) - 1, **overrides)
 
 
-def preset(name: str, **overrides: Any) -> Blueprint:
-    """The named preset; overrides (img_size, num_classes, in_chans, ...) go to the Blueprint."""
+def preset(name: str, **overrides: Any) -> HieraBlueprint:
+    """The named preset; overrides (img_size, num_classes, in_chans, ...) go to the blueprint."""
     if name not in _HIERA:
         raise KeyError(f"unknown preset {name!r}; known presets: {', '.join(_HIERA)}")
     embed_dim, heads, depths = _HIERA[name]

@@ -1,4 +1,4 @@
-"""The `hiera` search space: its dimensions, sampler, builder and presets.
+"""The `hiera` search space: its dimensions, sampler, blueprint type, model code and presets.
 
 Dimensions (Optuna labels; those that depend on the stage count carry it, e.g. `q_pool_4st`, so
 every label always has the same choices, as Optuna's samplers require):
@@ -16,7 +16,7 @@ every label always has the same choices, as Optuna's samplers require):
     embed_dim                       32 .. 192 step 16: the width scale, sampled last
 
 Every sample is valid by construction: the conditional choices above encode the geometry rules that
-`Blueprint` enforces, so no proposal is wasted on an invalid network.
+`HieraBlueprint` enforces, so no proposal is wasted on an invalid network.
 """
 
 from __future__ import annotations
@@ -25,15 +25,14 @@ import itertools
 from functools import cache
 from typing import Any
 
-from torch import nn
-
-from gas.blueprint import Blueprint, StageSpec
-from gas.errors import GasError
+from gas_kernel.cost import Cost
+from gas_kernel.errors import GasError
 from search_spaces import register_space
-from search_spaces.base import Cost, SearchSpace
+from search_spaces.base import SearchSpace
 from search_spaces.hiera import presets
+from search_spaces.hiera.blueprint import HieraBlueprint, StageSpec
 from search_spaces.hiera.cost import hiera_cost
-from search_spaces.hiera.model import Hiera
+from search_spaces.model_code import ModelCode
 
 PATCH_STRIDES = (2, 4, 8)
 HEAD_DIMS = (16, 32, 48, 64)
@@ -42,6 +41,16 @@ MLP_RATIOS = (2.0, 3.0, 4.0)
 DEPTH_RANGES = ((1, 3), (1, 4), (1, 16), (1, 4), (1, 4))  # by stage index
 EMBED_DIM_RANGE = (32, 192, 16)  # low, high, step
 Q_STRIDE = 2
+MODEL_CODE = ModelCode(
+    module="search_spaces.hiera.model",
+    constructor="Hiera",
+    title="a TurboViT-style hierarchical vision transformer",
+    short_title="a TurboViT-style model",
+    about="Mask unit attention and Q-pooling (Hiera, arXiv 2306.00989), with the stage layout found by "
+    "generative architecture search (TurboViT, arXiv 2308.11421).",
+    naming="module and parameter names follow timm's Hiera",
+    overrides="num_classes=10, drop_path_rate=0.1",
+)
 
 
 def mask_unit_attn_allowed(stage: int, q_pool: int, levels: int) -> bool:
@@ -58,6 +67,9 @@ def mask_unit_attn_allowed(stage: int, q_pool: int, levels: int) -> bool:
 @register_space("hiera")
 class HieraSpace(SearchSpace):
     """Hiera-style networks for `img_size` x `img_size` inputs with `num_classes` outputs."""
+
+    blueprint_type = HieraBlueprint
+    model_code = MODEL_CODE
 
     def __init__(
         self,
@@ -82,7 +94,7 @@ class HieraSpace(SearchSpace):
         self.min_stages, self.max_stages = stage_counts[0], stage_counts[-1]
 
     # ---- sampling -------------------------------------------------------------------------------
-    def sample(self, trial: Any) -> Blueprint:
+    def sample(self, trial: Any) -> HieraBlueprint:
         structure = self.sample_structure(trial)
         embed_dim = trial.suggest_int("embed_dim", *EMBED_DIM_RANGE[:2], step=EMBED_DIM_RANGE[2])
         return self.with_width(structure, embed_dim)
@@ -113,7 +125,7 @@ class HieraSpace(SearchSpace):
             )
         return structure
 
-    def with_width(self, structure: dict[str, Any], embed_dim: int) -> Blueprint:
+    def with_width(self, structure: dict[str, Any], embed_dim: int) -> HieraBlueprint:
         """The blueprint of `structure` at width scale `embed_dim` (widths rounded to head_dim)."""
         head_dim, stages, dim = structure["head_dim"], [], float(embed_dim)
         for spec in structure["stages"]:
@@ -129,7 +141,7 @@ class HieraSpace(SearchSpace):
                 )
             )
         stride = structure["patch_stride"]
-        return Blueprint(
+        return HieraBlueprint(
             img_size=self.img_size,
             in_chans=self.in_chans,
             num_classes=self.num_classes,
@@ -186,17 +198,14 @@ class HieraSpace(SearchSpace):
             s for s in PATCH_STRIDES if self.img_size % s == 0 and (self.img_size // s) % unroll == 0
         ]
 
-    # ---- building and pricing -----------------------------------------------------------------
-    def build(self, blueprint: Blueprint) -> nn.Module:
-        return Hiera(**blueprint.model_kwargs()).eval()
-
-    def cost(self, blueprint: Blueprint) -> Cost:
+    # ---- pricing and presets ------------------------------------------------------------------
+    def cost(self, blueprint: HieraBlueprint) -> Cost:
         return hiera_cost(blueprint)
 
     def preset_names(self) -> list[str]:
         return presets.preset_names()
 
-    def preset(self, name: str) -> Blueprint:
+    def preset(self, name: str) -> HieraBlueprint:
         return presets.preset(
             name,
             img_size=self.img_size,

@@ -14,7 +14,7 @@ from evaluators import (
     list_evaluators,
     register_evaluator,
 )
-from gas.errors import GasError
+from gas_kernel.errors import GasError
 
 
 def test_tiers_are_ordered_cheapest_first():
@@ -51,8 +51,11 @@ def hiera_candidate():
 def test_analytic_evaluators_need_no_model_and_match_the_space_cost(hiera_candidate):
     space, blueprint, _ = hiera_candidate
     cost = space.cost(blueprint)
-    assert get_evaluator("params").evaluate(None, blueprint, EvalContext()) == {"params": cost.params}
-    assert get_evaluator("macs").evaluate(None, blueprint, EvalContext()) == {"macs": cost.macs}
+    ctx = EvalContext(space=space)
+    assert get_evaluator("params").evaluate(None, blueprint, ctx) == {"params": cost.params}
+    assert get_evaluator("macs").evaluate(None, blueprint, ctx) == {"macs": cost.macs}
+    with pytest.raises(GasError, match="needs a built model"):
+        get_evaluator("params").evaluate(None, blueprint, EvalContext())
 
 
 @pytest.mark.parametrize("name", [n for n in list_evaluators() if n != "train"])

@@ -12,7 +12,7 @@ import gas
 from evaluators import LatencyResult
 from evaluators.allocator import keep_heap
 from evaluators.latency import measure_throughput
-from gas.errors import GasError
+from gas_kernel.errors import GasError
 
 
 def test_latency_result_describes_its_conditions(tiny_cnn):

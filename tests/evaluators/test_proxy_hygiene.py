@@ -10,7 +10,7 @@ from torch import nn
 
 import gas
 from evaluators import EvaluationError
-from gas.errors import GasError
+from gas_kernel.errors import GasError
 
 HOOK_TABLES = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
 

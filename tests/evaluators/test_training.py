@@ -11,7 +11,9 @@ from evaluators.augment import crop_flip
 from evaluators.data import load_image_folder
 from evaluators.recipes import TrainConfig, get_recipe
 from evaluators.training import Trainer, _optimizer_and_schedule
-from gas.errors import GasError
+from gas_kernel.errors import GasError
+
+HIERA = gas.get_space("hiera")  # builds any hiera blueprint, whatever its size
 
 
 def _tiny_blueprint(img_size: int = 32, num_classes: int = 3):
@@ -29,7 +31,7 @@ def test_data_is_decoded_once_into_uint8_tensors(image_folder):
 def test_training_reports_every_epoch_and_returns_top1(image_folder):
     reports = []
     data = load_image_folder(image_folder)
-    result = train_and_evaluate(_tiny_blueprint(), data, epochs=2, report=reports.append,
+    result = train_and_evaluate(_tiny_blueprint(), data, space=HIERA, epochs=2, report=reports.append,
                                 config=_small_batches())
     assert [r["epoch"] for r in reports] == [1.0, 2.0]
     assert all(0.0 <= r["val_top1"] <= 1.0 for r in reports)
@@ -38,29 +40,35 @@ def test_training_reports_every_epoch_and_returns_top1(image_folder):
 
 def test_max_steps_and_time_limit_stop_training_early(image_folder):
     data = load_image_folder(image_folder)
-    assert train_and_evaluate(_tiny_blueprint(), data, epochs=3, max_steps=1, config=_small_batches()).steps == 1
-    result = train_and_evaluate(_tiny_blueprint(), data, epochs=3, time_limit_s=0.0, config=_small_batches())
+    assert train_and_evaluate(_tiny_blueprint(), data, space=HIERA, epochs=3, max_steps=1, config=_small_batches()).steps == 1
+    result = train_and_evaluate(_tiny_blueprint(), data, space=HIERA, epochs=3, time_limit_s=0.0, config=_small_batches())
     assert result.steps == 1 and result.epochs == 0.5
 
 
 def test_training_is_deterministic_for_a_seed(image_folder):
     data = load_image_folder(image_folder)
-    runs = [train_and_evaluate(_tiny_blueprint(), data, max_steps=2, seed=4, config=_small_batches()) for _ in range(2)]
+    runs = [train_and_evaluate(_tiny_blueprint(), data, space=HIERA, max_steps=2, seed=4, config=_small_batches())
+            for _ in range(2)]
     assert [_untimed(h) for h in runs[0].history] == [_untimed(h) for h in runs[1].history]
 
 
 def test_train_evaluator_passes_reports_through(image_folder):
     reports = []
-    ctx = EvalContext(data=str(image_folder), epochs=1, max_steps=1, report=reports.append)
+    ctx = EvalContext(data=str(image_folder), epochs=1, max_steps=1, report=reports.append, space=HIERA)
     metrics = get_evaluator("train").evaluate(None, _tiny_blueprint(), ctx)
     assert set(metrics) == {"val_top1", "epochs", "train_s"} and len(reports) == 1
 
 
 def test_blueprint_of_another_image_size_is_a_user_error(image_folder):
     with pytest.raises(GasError, match="sample it with img_size=32"):
-        train_and_evaluate(gas.get_space("hiera", img_size=64, num_classes=3).random(0), image_folder)
+        train_and_evaluate(gas.get_space("hiera", img_size=64, num_classes=3).random(0), image_folder, space=HIERA)
     with pytest.raises(GasError, match="num_classes=3"):
-        train_and_evaluate(_tiny_blueprint(num_classes=10), image_folder)
+        train_and_evaluate(_tiny_blueprint(num_classes=10), image_folder, space=HIERA)
+
+
+def test_a_blueprint_without_its_space_is_a_user_error(image_folder):
+    with pytest.raises(GasError, match="needs its search space"):
+        train_and_evaluate(_tiny_blueprint(), image_folder)
 
 
 def test_missing_and_empty_folders_are_user_errors(tmp_path):
@@ -115,7 +123,7 @@ def test_resumed_trainer_continues_exactly(image_folder):
 
     def trainer():
         from evaluators.training import build_model
-        return Trainer(build_model(bp, seed=1), data, recipe, epochs=3, seed=5)
+        return Trainer(build_model(HIERA, bp, seed=1), data, recipe, epochs=3, seed=5)
 
     straight = trainer()
     for _ in range(3):
@@ -133,7 +141,7 @@ def test_resumed_trainer_continues_exactly(image_folder):
 def test_real_cifar_subset_loads_and_trains_a_few_steps(cifar_mini):
     data = load_image_folder(cifar_mini)
     assert (len(data.train_y), len(data.val_y), data.num_classes, data.img_size) == (4660, 932, 10, 32)
-    result = train_and_evaluate(_tiny_blueprint(num_classes=10), data, max_steps=2)
+    result = train_and_evaluate(_tiny_blueprint(num_classes=10), data, space=HIERA, max_steps=2)
     assert 0.0 <= result.val_top1 <= 1.0
 
 

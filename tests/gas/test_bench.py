@@ -16,6 +16,7 @@ import torch
 
 import gas
 from evaluators import LatencyResult
+from evaluators.flops import traced_macs
 from gas.benchmarking import (
     BenchSettings,
     Candidate,
@@ -30,17 +31,17 @@ from gas.benchmarking import (
 )
 from gas.benchmarking.report import TABLE_COLUMNS
 from gas.cli import main
-from gas.errors import GasError
-from gas.flops import traced_macs
+from gas_kernel.errors import GasError
+from search_spaces.hiera import HieraBlueprint, StageSpec
 
 SETTINGS = BenchSettings(threads=1, rounds=2, throughput_batch=4, warmup=1, latency_budget_ms=1.0,
                          peak_matmul_size=128)
 
 
 def _tiny_gas() -> Candidate:
-    bp = gas.Blueprint(
+    bp = HieraBlueprint(
         img_size=32, num_classes=10, patch_kernel=3, patch_stride=2, patch_padding=1, mask_unit_size=2, q_pool=1,
-        stages=[gas.StageSpec(depth=1, dim=16, heads=1, mask_unit_attn=True), gas.StageSpec(depth=1, dim=32, heads=2)],
+        stages=[StageSpec(depth=1, dim=16, heads=1, mask_unit_attn=True), StageSpec(depth=1, dim=32, heads=2)],
     )
     return Candidate("turbovit_ref", gas.get_space("hiera").build(bp).eval(), (3, 32, 32), "gas preset")
 

@@ -14,8 +14,8 @@ import pytest
 
 from gas import cluster
 from gas.cli import main
-from gas.errors import GasError
 from gas.orchestrate import resume
+from gas_kernel.errors import GasError
 
 TINY = ["--img-size", "32", "--num-classes", "10", "--budget", "flops=20M", "--trials", "1", "--no-progress"]
 

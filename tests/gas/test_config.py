@@ -22,7 +22,7 @@ from gas.config import (
     make_config,
     option_flag,
 )
-from gas.errors import GasError
+from gas_kernel.errors import GasError
 
 
 class _Extended(SearchConfig):

@@ -29,6 +29,7 @@ NUM_RANDOM = 20
 MAX_RANDOM_PARAMS = 1_000_000  # keeps 20 models fast on CPU; the first seeds under it are used
 SMALL = 5  # a seed of get_space("hiera", img_size=32, num_classes=10) with a 0.4M-param blueprint
 SMALL_PRESETS = ("hiera_tiny", "turbovit_ref")  # outputs compared at 64px
+HIERA = get_space("hiera")
 PROBE = r"""
 import hashlib, importlib.util, json, sys
 for blocked in ("timm", "gas", "search_spaces", "generated_archs"):
@@ -236,7 +237,7 @@ def test_file_reads_top_down_with_header_constants_and_constructor(tmp_path):
     ]
     assert order == sorted(order)
     assert '\n    "depths": (1, 2, 8, 2),\n' in text  # one key per line
-    assert model_source() in text  # the one implementation, verbatim
+    assert model_source(HIERA) in text  # the one implementation, verbatim
 
 
 def test_generated_lines_fit_110_columns(tmp_path):
@@ -248,9 +249,9 @@ def test_generated_lines_fit_110_columns(tmp_path):
     text = export_blueprint(
         blueprint, "a_rather_long_model_name_for_wrapping_the_header", tmp_path, metadata
     ).read_text()
-    widest_model_line = max(map(len, model_source().splitlines()))
+    widest_model_line = max(map(len, model_source(HIERA).splitlines()))
     assert max(map(len, text.splitlines())) <= max(110, widest_model_line)
-    generated = text.replace(model_source(), "")
+    generated = text.replace(model_source(HIERA), "")
     assert max(map(len, generated.splitlines())) <= 110
 
 
@@ -259,7 +260,7 @@ def test_ruff_format_leaves_the_file_alone_when_the_model_code_is_formatted(tmp_
     if ruff is None:
         pytest.skip("ruff is not installed")
     source = tmp_path / "model_source.py"
-    source.write_text(model_source())
+    source.write_text(model_source(HIERA))
     if subprocess.run(
         [ruff, "format", "--check", "--line-length", "110", str(source)], capture_output=True, check=False
     ).returncode:

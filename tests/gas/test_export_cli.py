@@ -13,9 +13,9 @@ import pytest
 
 from gas.cli import main
 from gas.codegen import check_name, emitted_names, pick_entry, sanitize_name
-from gas.errors import GasError
 from gas.export import export_best
 from gas.runs import load_pareto
+from gas_kernel.errors import GasError
 from search_spaces import get_space
 
 SPACE = get_space("hiera", img_size=32, num_classes=10)
@@ -141,8 +141,8 @@ def test_check_name_rejects_unsafe_names(name):
 @pytest.mark.parametrize("name", ["unroll", "drop_path", "torch", "nn", "math"])
 def test_names_the_model_code_defines_are_reserved(name):
     with pytest.raises(GasError, match=f"already defines that name \\(for example '{name}_model'\\)"):
-        check_name(name, emitted_names())
-    assert {"Hiera", "MaskUnitAttention", "MODEL_ARGS", "F"} <= emitted_names()
+        check_name(name, emitted_names(SPACE))
+    assert {"Hiera", "MaskUnitAttention", "MODEL_ARGS", "F"} <= emitted_names(SPACE)
 
 
 # ---- gas export best ----------------------------------------------------------------------------

@@ -9,10 +9,10 @@ import optuna
 import pytest
 import search_helpers
 
-from gas.errors import GasError
 from gas.fidelity import PRESCREEN_KEY, PRESCREEN_WARMUP, Prescreen, PrescreenGate
 from gas.orchestrate import search
 from gas.runs import open_storage
+from gas_kernel.errors import GasError
 
 
 def records(run_dir):

@@ -6,11 +6,11 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from gas.budget import Budgets
 from gas.config import SearchConfig
 from gas.generator import Generator, Status, make_sampler
-from gas.objectives import Objectives
 from gas.runs import open_storage
+from gas_kernel.budget import Budgets
+from gas_kernel.objectives import Objectives
 from search_spaces import get_space
 
 BUDGET = {"flops": 20e6}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gas.errors import GasError
-from gas.objectives import Objectives, parse_objectives
+from gas_kernel.errors import GasError
+from gas_kernel.objectives import Objectives, parse_objectives
 
 UP = Objectives(("proxy", "latency"), proxy_key="synflow")
 DOWN = Objectives(("macs", "proxy"), proxy_key="val_loss", proxy_higher_is_better=False)

@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from gas.errors import GasError
 from gas.runs import (
     check_run_name,
     create_run,
@@ -19,6 +18,7 @@ from gas.runs import (
     write_config,
     write_pareto,
 )
+from gas_kernel.errors import GasError
 from search_spaces import get_space
 
 

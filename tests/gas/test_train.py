@@ -46,7 +46,7 @@ def test_train_writes_config_metrics_and_checkpoint(tmp_path, image_folder):
 
 
 def test_preset_is_built_for_the_data_shape(tmp_path, image_folder):
-    name, blueprint = gas.train_run.resolve_model("turbovit_ref", _data(image_folder))
+    name, blueprint, _ = gas.train_run.resolve_model("turbovit_ref", _data(image_folder))
     assert name == "turbovit_ref"
     assert (blueprint.img_size, blueprint.in_chans, blueprint.num_classes) == (32, 3, 3)
 

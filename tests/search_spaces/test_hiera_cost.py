@@ -7,7 +7,7 @@ import torch
 from fvcore.nn import FlopCountAnalysis
 
 import gas
-from gas.flops import traced_macs
+from evaluators.flops import traced_macs
 
 MAC_TOLERANCE = 0.005
 

@@ -5,7 +5,7 @@ import timm
 import torch
 
 import gas
-from search_spaces.hiera import Hiera
+from search_spaces.hiera import Hiera, HieraBlueprint, StageSpec
 from search_spaces.hiera.model import reroll, unroll
 from search_spaces.hiera.presets import TIMM_NAMES
 
@@ -94,9 +94,9 @@ def test_random_blueprints_build_and_run_at_small_images():
 
 
 def test_pooling_without_width_change_pools_the_residual():
-    bp = gas.Blueprint(
+    bp = HieraBlueprint(
         img_size=32, num_classes=10, patch_kernel=3, patch_stride=2, patch_padding=1, mask_unit_size=2, q_pool=1,
-        stages=[gas.StageSpec(depth=1, dim=32, heads=1, mask_unit_attn=True), gas.StageSpec(depth=2, dim=32, heads=1)],
+        stages=[StageSpec(depth=1, dim=32, heads=1, mask_unit_attn=True), StageSpec(depth=2, dim=32, heads=1)],
     )
     model = gas.get_space("hiera").build(bp)
     final = model.forward_features(torch.randn(1, 3, 32, 32))

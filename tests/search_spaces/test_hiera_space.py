@@ -4,7 +4,7 @@ import optuna
 import pytest
 
 import gas
-from gas.errors import GasError
+from gas_kernel.errors import GasError
 from search_spaces.base import RandomTrial
 
 

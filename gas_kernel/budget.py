@@ -16,11 +16,12 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
-from gas.errors import GasError
-from search_spaces.base import Cost, SearchSpace
+from gas_kernel.cost import Cost
+from gas_kernel.errors import GasError
 
-__all__ = ["ANALYTIC_METRICS", "BUDGET_METRICS", "Budgets", "format_budget", "parse_budgets"]
+__all__ = ["ANALYTIC_METRICS", "BUDGET_METRICS", "Budgets", "PricedSpace", "format_budget", "parse_budgets"]
 
 SI_SUFFIXES = {"": 1.0, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
 TIME_SUFFIXES = {"s": 1e3, "ms": 1.0, "us": 1e-3}  # to milliseconds
@@ -101,6 +102,14 @@ def format_budget(name: str, limit: float) -> str:
     return f"{limit:g}" + ("/s" if kind == "rate" else "")
 
 
+class PricedSpace(Protocol):
+    """What a budget check needs of a search space (every `SearchSpace` is one)."""
+
+    name: str
+
+    def min_cost(self) -> Cost | None: ...
+
+
 @dataclass(frozen=True)
 class Budgets:
     """The hard limits of one search, with the checks the generator and the trials need."""
@@ -115,7 +124,7 @@ class Budgets:
     def measured(self) -> dict[str, float]:
         return {k: v for k, v in self.limits.items() if k not in ANALYTIC_METRICS}
 
-    def check_reachable(self, space: SearchSpace) -> None:
+    def check_reachable(self, space: PricedSpace) -> None:
         """GasError if an analytic budget is below the smallest blueprint the space can make."""
         smallest = space.min_cost()
         if smallest is None:

@@ -1,10 +1,11 @@
-"""Blueprint: exact JSON round-trips, stable ids, and validation errors that name the field."""
+"""The hiera blueprint: exact JSON round-trips, stable ids, and validation errors that name the field."""
 
 import pytest
 from pydantic import ValidationError
 
 import gas
-from gas.blueprint import Blueprint, StageSpec
+from gas_kernel.blueprint import Blueprint
+from search_spaces.hiera import HieraBlueprint, StageSpec
 
 SPACE = gas.get_space("hiera")
 
@@ -21,7 +22,7 @@ def _valid(**changes) -> dict:
 @pytest.mark.parametrize("name", SPACE.preset_names())
 def test_preset_round_trips_through_json(name):
     bp = SPACE.preset(name)
-    again = Blueprint.model_validate_json(bp.model_dump_json())
+    again = HieraBlueprint.model_validate_json(bp.model_dump_json())
     assert again == bp
     assert again.canonical_json() == bp.canonical_json()
     assert again.arch_id == bp.arch_id
@@ -30,7 +31,7 @@ def test_preset_round_trips_through_json(name):
 def test_random_blueprints_round_trip_and_ids_are_distinct():
     blueprints = [SPACE.random(seed) for seed in range(50)]
     for bp in blueprints:
-        assert Blueprint.model_validate_json(bp.model_dump_json()) == bp
+        assert HieraBlueprint.model_validate_json(bp.model_dump_json()) == bp
     assert len({bp.arch_id for bp in blueprints}) == 50
 
 
@@ -41,13 +42,13 @@ def test_arch_id_is_stable_across_versions():
 
 
 def test_arch_id_changes_with_any_field():
-    bp = Blueprint(**_valid())
-    assert Blueprint(**_valid(num_classes=10)).arch_id != bp.arch_id
-    assert Blueprint(**_valid(drop_path_rate=0.1)).arch_id != bp.arch_id
+    bp = HieraBlueprint(**_valid())
+    assert HieraBlueprint(**_valid(num_classes=10)).arch_id != bp.arch_id
+    assert HieraBlueprint(**_valid(drop_path_rate=0.1)).arch_id != bp.arch_id
 
 
 def test_blueprint_is_frozen():
-    bp = Blueprint(**_valid())
+    bp = HieraBlueprint(**_valid())
     with pytest.raises(ValidationError):
         bp.q_pool = 1
 
@@ -87,7 +88,7 @@ BAD_BLUEPRINTS = [
 @pytest.mark.parametrize("what,changes,field", BAD_BLUEPRINTS, ids=[case[0] for case in BAD_BLUEPRINTS])
 def test_bad_blueprint_error_names_the_field(what, changes, field):
     with pytest.raises(ValidationError) as info:
-        Blueprint(**_valid(**changes))
+        HieraBlueprint(**_valid(**changes))
     locations = [tuple(error["loc"]) for error in info.value.errors()]
     assert field in locations, f"{what}: error located at {locations}, expected {field}"
 
@@ -95,3 +96,9 @@ def test_bad_blueprint_error_names_the_field(what, changes, field):
 def test_stage_spec_rejects_heads_not_dividing_dim_with_reason():
     with pytest.raises(ValidationError, match="heads=3 must divide dim=64"):
         StageSpec(depth=1, dim=64, heads=3)
+
+
+def test_the_hiera_blueprint_meets_the_kernel_contract():
+    assert SPACE.blueprint_type is HieraBlueprint and issubclass(HieraBlueprint, Blueprint)
+    assert list(HieraBlueprint.model_fields)[:3] == ["img_size", "in_chans", "num_classes"]
+    assert SPACE.parse(SPACE.preset("turbovit_ref").canonical_json()) == SPACE.preset("turbovit_ref")

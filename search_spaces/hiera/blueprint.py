@@ -1,9 +1,8 @@
-"""Blueprints: the plain-data description of a hierarchical vision transformer.
+"""The blueprint of the hiera space: a hierarchical ViT from mask unit attention and Q-pooling.
 
-A blueprint says everything needed to build a Hiera-style network (mask unit attention, Q-pooling,
-free per-stage widths) and nothing else. It is frozen pydantic data: it validates itself when made,
-round-trips exactly through JSON, and hashes to a stable `arch_id`, so a search can cache, store and
-compare candidates without building them.
+A `HieraBlueprint` says everything needed to build a Hiera-style network (mask unit attention,
+Q-pooling, free per-stage widths) and nothing else; it meets the kernel's blueprint contract
+(frozen, exact JSON round-trips, a stable `arch_id`).
 
 Validation errors always name the offending field (`q_pool`, `stages.2.heads`, ...) and say how
 to fix it, because blueprints come from users' JSON files as well as from the generator.
@@ -11,14 +10,14 @@ to fix it, because blueprints come from users' JSON files as well as from the ge
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-__all__ = ["Blueprint", "StageSpec"]
+from gas_kernel.blueprint import Blueprint
+
+__all__ = ["HieraBlueprint", "StageSpec"]
 
 
 class StageSpec(BaseModel):
@@ -52,21 +51,17 @@ class StageSpec(BaseModel):
         return int(self.dim * self.mlp_ratio)
 
 
-class Blueprint(BaseModel):
+class HieraBlueprint(Blueprint):
     """A hierarchical ViT built from mask unit attention and Q-pooling (square images).
 
     Geometry follows Hiera: a strided conv patch embedding gives a `img_size // patch_stride` token
     grid, tokens are "unrolled" `len(stages) - 1` times by `q_stride` so that Q-pooling is a max over
     a contiguous slice, and the first `q_pool` stage transitions pool queries by `q_stride` per side.
     A mask unit is a `mask_unit_size` x `mask_unit_size` square of tokens at stage 1 and shrinks by
-    `q_stride` per side at every pooling.
+    `q_stride` per side at every pooling. (`img_size`, `in_chans` and `num_classes` come from the
+    kernel's `Blueprint`.)
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    img_size: int = Field(default=224, ge=8, le=4096, description="input height = width in pixels")
-    in_chans: int = Field(default=3, ge=1, le=64)
-    num_classes: int = Field(default=1000, ge=0, description="0 gives a model without classifier")
     patch_kernel: int = Field(default=7, ge=1, le=32)
     patch_stride: int = Field(default=4, ge=1, le=32)
     patch_padding: int = Field(default=3, ge=0, le=32)
@@ -77,7 +72,7 @@ class Blueprint(BaseModel):
     drop_path_rate: float = Field(default=0.0, ge=0.0, lt=1.0)
 
     @model_validator(mode="after")
-    def _check_geometry(self) -> Blueprint:
+    def _check_geometry(self) -> HieraBlueprint:
         for check in (_check_q_pool, _check_patch_embed, _check_unroll, _check_mask_units):
             check(self)
         return self
@@ -116,18 +111,9 @@ class Blueprint(BaseModel):
         """Input pixels per feature-map pixel at the output of `stage`."""
         return self.patch_stride * self.q_stride ** self.pools_before(stage)
 
-    # ---- serialisation ----------------------------------------------------------------------
-    def canonical_json(self) -> str:
-        """Sorted-key, whitespace-free JSON: equal blueprints give equal strings."""
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-
-    @property
-    def arch_id(self) -> str:
-        """Stable 12-hex-digit id: sha256 of the canonical JSON."""
-        return hashlib.sha256(self.canonical_json().encode()).hexdigest()[:12]
-
+    # ---- the blueprint contract --------------------------------------------------------------
     def model_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of the model constructor (`HieraModel(**bp.model_kwargs())`)."""
+        """Keyword arguments of the model constructor (`Hiera(**bp.model_kwargs())`)."""
         return {
             "img_size": self.img_size,
             "in_chans": self.in_chans,
@@ -155,7 +141,7 @@ class Blueprint(BaseModel):
 
 
 # ---- validation rules (each names its field) -----------------------------------------------
-def _check_q_pool(bp: Blueprint) -> None:
+def _check_q_pool(bp: HieraBlueprint) -> None:
     if bp.q_pool >= bp.num_stages:
         raise _field_error(
             ("q_pool",),
@@ -164,7 +150,7 @@ def _check_q_pool(bp: Blueprint) -> None:
         )
 
 
-def _check_patch_embed(bp: Blueprint) -> None:
+def _check_patch_embed(bp: HieraBlueprint) -> None:
     if bp.img_size % bp.patch_stride:
         raise _field_error(
             ("img_size",),
@@ -181,7 +167,7 @@ def _check_patch_embed(bp: Blueprint) -> None:
         )
 
 
-def _check_unroll(bp: Blueprint) -> None:
+def _check_unroll(bp: HieraBlueprint) -> None:
     unroll = bp.q_stride ** (bp.num_stages - 1)
     if bp.grid_size % unroll:
         raise _field_error(
@@ -192,7 +178,7 @@ def _check_unroll(bp: Blueprint) -> None:
         )
 
 
-def _check_mask_units(bp: Blueprint) -> None:
+def _check_mask_units(bp: HieraBlueprint) -> None:
     levels = bp.mask_unit_levels
     if levels < 0 or levels > bp.num_stages - 1:
         raise _field_error(
@@ -227,4 +213,4 @@ def _field_error(loc: tuple[str | int, ...], message: str, value: Any) -> Valida
     detail = InitErrorDetails(
         type=PydanticCustomError("blueprint", message), loc=loc, input=value
     )
-    return ValidationError.from_exception_data("Blueprint", [detail])
+    return ValidationError.from_exception_data("HieraBlueprint", [detail])

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from gas.errors import GasError
+from gas_kernel.errors import GasError
 
 __all__ = ["OBJECTIVE_NAMES", "Objectives", "parse_objectives"]
 

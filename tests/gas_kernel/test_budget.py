@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from gas.budget import Budgets, format_budget, parse_budgets
-from gas.errors import GasError
-from search_spaces import Cost, get_space
+from gas_kernel.budget import Budgets, format_budget, parse_budgets
+from gas_kernel.cost import Cost
+from gas_kernel.errors import GasError
+from search_spaces import get_space
 
 
 def test_parse_all_kinds_and_comma_separated():
