@@ -8,7 +8,8 @@
 
 Everything a user can get wrong (budgets, space, proxy, data folder, run name, storage URL) is
 checked before any work, ending in one GasError line. Ray is connected next, before the run
-directory is made, so a cluster that cannot be reached leaves no run behind. The Optuna storage is
+directory is made, so a cluster that cannot be reached, or that has no node with the CPUs or GPUs a
+trial asks for, leaves no run behind. The Optuna storage is
 the source of truth; a resumed run rebuilds its state from it (see `Generator`).
 """
 
@@ -27,7 +28,7 @@ import optuna
 
 from gas import runs
 from gas.budget import Budgets, format_budget
-from gas.cluster import check_runs_dir_for_job
+from gas.cluster import check_runs_dir_for_job, check_trial_resources
 from gas.config import SearchConfig, make_config
 from gas.errors import GasError, one_line
 from gas.fidelity import Prescreen
@@ -86,7 +87,7 @@ def search(
 ) -> SearchResult:
     """Search `space` under `budgets` for `trials` evaluations; returns the run's results."""
     config = make_config(
-        space=space, space_options=dict(space_options or {}), budgets=budgets or {}, objectives=objectives,
+        space=space, space_options=dict(space_options or {}), budgets={} if budgets is None else budgets, objectives=objectives,
         proxy=proxy, sampler=sampler, seed=seed, run=run, storage=storage, address=address,
         cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial, concurrency=concurrency,
         trial_timeout=trial_timeout, max_retries=max_retries, scheduler=scheduler, epochs=epochs,
@@ -101,6 +102,9 @@ def search(
     runs.check_new_run(name, runs_dir)
     setup.check_storage(name)
     with setup.ray() as session:  # before the run dir: a cluster that cannot be reached leaves no run behind
+        setup.check_resources(session)
+        if not setup.budgets.limits:
+            print("gas: note: no budget given, so the search is unconstrained (e.g. --budget flops=1G)", file=sys.stderr)
         run_dir = runs.create_run(name, runs_dir)
         try:
             study = setup.open_study(run_dir, create=True)
@@ -127,6 +131,7 @@ def resume(name: str, *, runs_dir: str | os.PathLike | None = None, trials: int 
     setup = _Setup(config)
     study = setup.open_study(run_dir, create=False)
     with setup.ray() as session:  # before the config is rewritten: an address that cannot be reached is not saved
+        setup.check_resources(session)
         if updates:
             runs.write_config(run_dir, config.model_dump(mode="json"))
         return setup.execute(run_dir, study, session, progress=progress)
@@ -156,6 +161,10 @@ class _Setup:
         from gas.tune import ray_session
 
         return ray_session(self.config.address)
+
+    def check_resources(self, session: Any) -> None:
+        """GasError when no node of the connected Ray can run one trial (Ray would wait for it forever)."""
+        check_trial_resources(session.nodes, self.config.cpus_per_trial, self.config.gpus_per_trial)
 
     def check_storage(self, name: str) -> None:
         """Open a --storage URL before Ray starts, so a bad URL or a taken study name costs nothing."""
