@@ -106,3 +106,19 @@ def test_package_level_search_is_callable_after_the_submodule_import(tmp_path):
     for _ in range(2):  # first access via gas.__getattr__, then the bound submodule
         with pytest.raises(GasError, match="impossible"):
             gas.search(space="hiera", space_options=search_helpers.TINY, budgets={"flops": 1}, runs_dir=tmp_path)
+
+
+def test_a_search_without_budget_says_once_that_it_is_unconstrained(ray_cluster, tmp_path, capsys):
+    result = search(space="hiera", space_options=search_helpers.TINY, trials=1, run="free", runs_dir=tmp_path,
+                    progress=False, batch_size=4)
+    err = capsys.readouterr().err
+    assert result.evaluations == 1
+    assert err.count("the search is unconstrained") == 1, err
+
+
+def test_an_empty_budget_from_python_is_an_error_too(tmp_path):
+    from gas.errors import GasError
+
+    with pytest.raises(GasError, match="empty budget"):
+        search(space="hiera", space_options=search_helpers.TINY, budgets="", runs_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
