@@ -20,7 +20,8 @@ from gas.benchmarking.report import markdown_report, markdown_table, write_repor
 from gas.benchmarking.results import BenchResult, BenchRow, Timing
 from gas.benchmarking.runner import BenchSettings, check_device, run_benchmark
 from gas.benchmarking.zoo import (
-    DEFAULT_MODELS,
+    ALL_MODELS,
+    QUICK_MODELS,
     Candidate,
     Unavailable,
     build_candidate,
@@ -28,9 +29,10 @@ from gas.benchmarking.zoo import (
 )
 
 __all__ = [
-    "DEFAULT_MODELS",
+    "ALL_MODELS",
     "FLOPS_PER_MAC",
     "PAPER_CLAIMS",
+    "QUICK_MODELS",
     "BenchResult",
     "BenchRow",
     "BenchSettings",
