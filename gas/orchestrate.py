@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import warnings
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -186,8 +187,10 @@ class _Setup:
         try:
             storage = runs.open_storage(url)
             if create:
-                return optuna.create_study(storage=storage, study_name=run_dir.name, sampler=sampler,
-                                           directions=self.objectives.directions)
+                study = optuna.create_study(storage=storage, study_name=run_dir.name, sampler=sampler,
+                                            directions=self.objectives.directions)
+                _name_metrics(study, self.objectives)
+                return study
             study = optuna.load_study(storage=storage, study_name=run_dir.name, sampler=sampler)
             # a fresh seed, so a resumed sampler does not replay the proposals it made before
             study.sampler = make_sampler(self.config.sampler, seed=self.config.seed + len(study.trials))
@@ -344,6 +347,14 @@ def _finish(run_dir: Path, study: optuna.Study, config: dict, objectives: Object
     best = max(entries, key=lambda e: sign * e["metrics"][objectives.keys[0]], default=None)
     return SearchResult(run_dir=run_dir, pareto=entries, best=best, evaluations=generator.evaluations(),
                         objectives=objectives, study=study)
+
+
+def _name_metrics(study: optuna.Study, objectives: Objectives) -> None:
+    """Name the study's values after the metrics (`grad_norm`, `latency_ms`), so optuna-dashboard
+    shows those names instead of "Objective 0"."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(list(objectives.keys))
 
 
 def _storage_error(url: str, error: BaseException) -> GasError:

@@ -37,6 +37,14 @@ def test_run_directory_is_complete_and_readable(finished):
     assert "Pareto set" in (result.run_dir / "summary.md").read_text()
 
 
+def test_the_study_names_its_values_for_optuna_dashboard(finished):
+    import optuna
+
+    result, _ = finished
+    stored = optuna.load_study(study_name="tiny", storage=f"sqlite:///{result.run_dir / 'study.db'}")
+    assert stored.metric_names == ["grad_norm", "macs"]
+
+
 def test_every_evaluated_blueprint_is_within_budget(finished):
     result, _ = finished
     evaluated = [r for r in records(result.run_dir) if r["status"] == "evaluated"]
