@@ -11,7 +11,7 @@ substitution must still match a README line, so a changed README fails here unti
   * both `gas search` lines: 32 px, 10 classes, tiny budgets and 3 trials instead of 224 px and
     40-50 trials (the options are the same; only the sizes change);
   * `gas calibrate --data PATH --archs 36`: the shared CIFAR-10 subset (skipped where it is absent),
-    3 architectures, 1 epoch;
+    3 architectures, 1 epoch of at most 20 s;
   * `gas bench ...`: one round at batch 1 and 2 (`--repeats 1 --batch 1,2`);
   * `gas show [RUN]`: run as `gas show` and `gas show turbo`.
 Not run: "Set up and run" (a venv and `pip install`, minutes and a network), the Python block, and
@@ -40,7 +40,7 @@ REPLACED = {
     "gas search --space hiera --budget flops=1G": f"gas search --space hiera --budget flops=20M {SMALL}",
     "gas search --budget flops=2.1G,params=12.7M --objective proxy,latency --trials 40 --run turbo":
         f"gas search --budget flops=20M,params=2M --objective proxy,latency --run turbo {SMALL}",
-    "gas calibrate --data PATH --archs 36": f"gas calibrate --data {DATA} --archs 3 --epochs 1 --proxy-batch 8",
+    "gas calibrate --data PATH --archs 36": f"gas calibrate --data {DATA} --archs 3 --epochs 1 --proxy-batch 8 --time-limit 20",
     "gas show [RUN]": "gas show",
 }
 APPENDED = {"gas bench": "--repeats 1 --batch 1,2"}  # every `gas bench` line
