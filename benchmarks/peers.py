@@ -20,7 +20,7 @@ import torch
 from tabulate import tabulate
 
 from gas.benchmarking import (
-    DEFAULT_MODELS,
+    ALL_MODELS,
     BenchResult,
     BenchSettings,
     compare_runs,
@@ -87,7 +87,7 @@ DEFAULT_CPU_THREADS = 2
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="*", default=list(DEFAULT_MODELS))
+    parser.add_argument("--models", nargs="*", default=list(ALL_MODELS))
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=DEFAULT_CPU_THREADS,
                         help=f"CPU threads (default {DEFAULT_CPU_THREADS}; other counts write peers_cpu_<N>thread.*)")

@@ -1,7 +1,9 @@
-"""Running on a Ray cluster: where to connect, where results land, and token authentication.
+"""Running on a Ray cluster: where to connect, where results land, what a trial can get.
 
 `gas search --address auto|HOST:PORT|ray://HOST:10001` (or $RAY_ADDRESS, which `ray job submit`
-sets for the job's driver) connects to a running cluster instead of starting an embedded Ray.
+sets for the job's driver) connects to a running cluster on purpose. Without one gas starts its own
+embedded Ray (`ray.init(address="local")`) and never joins another: a plain `ray.init()` would join
+whatever `ray start` recorded in $RAY_TMPDIR/ray/ray_current_cluster, even a cluster long killed.
 
 Before `ray.init`, an explicit `HOST:PORT` or `ray://HOST:PORT` is probed with a plain TCP connect
 bounded by $GAS_CONNECT_TIMEOUT seconds (default 15): Ray 2.60 has no connect timeout of its own
@@ -19,29 +21,63 @@ Two things differ on a cluster and are checked here, each ending in one GasError
   driver is already set). A client connecting to an explicit address does *not* turn it on by
   itself (only `auto` does); it needs RAY_AUTH_MODE=token and the cluster's token in
   ~/.ray/auth_token, $RAY_AUTH_TOKEN or $RAY_AUTH_TOKEN_PATH. gas passes the environment through
-  unchanged and says so when a connection is refused for authentication.
+  unchanged and says so when a connection is refused for authentication (gas.ray_auth).
+
+Once connected, `check_trial_resources` compares the CPUs and GPUs a trial asks for with the
+largest node alive: Ray would otherwise wait forever for a node that does not exist.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from gas.ray_auth import AUTH_HINT, check_token_auth, ensure_private_token
 from gas_kernel.errors import GasError, one_line
 
-__all__ = ["AUTH_HINT", "CONNECT_TIMEOUT_S", "check_reachable", "check_runs_dir_for_job", "connect_error",
-           "connect_timeout", "host_port", "in_ray_job", "resolve_address"]
+__all__ = ["CONNECT_TIMEOUT_S", "EMBEDDED", "check_reachable", "check_runs_dir_for_job", "check_trial_resources",
+           "connect_error", "connect_timeout", "host_port", "in_ray_job", "prepare_connection", "resolve_address"]
 
 CONNECT_TIMEOUT_S = 15.0  # how long a cluster's port may take to accept a connection; $GAS_CONNECT_TIMEOUT overrides
-
-AUTH_HINT = ("the cluster uses token authentication: export RAY_AUTH_MODE=token and make its token available "
-             "(~/.ray/auth_token, $RAY_AUTH_TOKEN or $RAY_AUTH_TOKEN_PATH; `ray get-auth-token` on the head prints it)")
+EMBEDDED = "local"  # ray.init's address for "start a new instance here, join none"
 
 
 def resolve_address(address: str | None) -> str | None:
-    """The cluster to join: `address`, else $RAY_ADDRESS, else None (an embedded local Ray)."""
-    return address or os.environ.get("RAY_ADDRESS") or None
+    """The cluster to join: `address`, else $RAY_ADDRESS, else None (an embedded local Ray, also for `local`)."""
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    return None if address == EMBEDDED else address
+
+
+def prepare_connection(address: str | None) -> str:
+    """What to pass to ray.init as its address, once the way there is checked.
+
+    An explicit cluster must accept a TCP connection and this process's token (if it asks for
+    one); an embedded Ray (`address` None) gets its token created private first.
+    """
+    if address is None:
+        ensure_private_token()
+        return EMBEDDED
+    check_reachable(address)
+    target = host_port(address)
+    if target is not None and not address.startswith("ray://"):  # Ray Client speaks another protocol
+        check_token_auth(address, target, connect_timeout())
+    return address
+
+
+def check_trial_resources(nodes: Sequence[Mapping[str, float]], cpus: float, gpus: float) -> None:
+    """GasError when no node alive has the CPUs or GPUs one trial asks for (a trial runs on one node).
+
+    `nodes` are the resources of the cluster's live nodes (ray.nodes()[i]["Resources"]). Nodes an
+    autoscaler may add later are not known here.
+    """
+    for option, key, wanted in (("--cpus-per-trial", "CPU", cpus), ("--gpus-per-trial", "GPU", gpus)):
+        largest = max((float(node.get(key, 0.0)) for node in nodes), default=0.0)
+        if wanted > largest:
+            where = f"the largest of its {len(nodes)} nodes" if len(nodes) > 1 else "its one node"
+            raise GasError(f"{option} {wanted:g} asks for more than this Ray has: {where} has {largest:g} {key}; "
+                           f"lower {option} or add a node with {wanted:g} {key}")
 
 
 def in_ray_job() -> bool:

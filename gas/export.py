@@ -10,8 +10,8 @@ which writes, with the model code of the blueprint's search space,
 
 Defaults: `out` is the `generated_archs` package (so `import generated_archs` registers the model
 with timm); `name` is `turbovit_<arch_id>` for a run's pick, the preset's name for a preset and the
-file's stem for a file. Existing files are only replaced with `force=True`. The same inputs always
-give the same bytes.
+file's stem for a file. Existing files with other contents are only replaced with `force=True`. The
+same inputs always give the same bytes, so exporting them again over their own files is allowed.
 """
 
 from __future__ import annotations
@@ -71,15 +71,16 @@ def export_blueprint(
     _check_not_a_timm_model(name)
     out = Path(out_dir) if out_dir is not None else default_out_dir()
     py_path, json_path = out / f"{name}.py", out / f"{name}.json"
-    _refuse_overwrite([py_path, json_path], force)
     metadata = dict(metadata or {})
     metadata.setdefault("export_command", f"gas export file {name}.json --name {name}")
     record = ExportRecord(name=name, blueprint=blueprint, space=space, **metadata)
     source = render_model_file(record)
     compile(source, str(py_path), "exec")  # a codegen bug must never leave a broken file behind
+    files = {json_path: record.to_json().encode(), py_path: source.encode()}
+    _refuse_overwrite(files, force)
     out.mkdir(parents=True, exist_ok=True)
-    json_path.write_bytes(record.to_json().encode())
-    py_path.write_bytes(source.encode())
+    for path, data in files.items():
+        path.write_bytes(data)
     return py_path
 
 
@@ -238,8 +239,10 @@ def _space_of(blueprint: Blueprint, space: str | SearchSpace | None) -> SearchSp
     return space
 
 
-def _refuse_overwrite(paths: list[Path], force: bool) -> None:
-    existing = [str(path) for path in paths if path.exists()]
+def _refuse_overwrite(files: dict[Path, bytes], force: bool) -> None:
+    """GasError unless `force` when a file exists with other contents (the same bytes are no overwrite,
+    so exporting a checked-in model again, e.g. `gas export preset turbovit_ref`, succeeds)."""
+    existing = [str(path) for path, data in files.items() if path.exists() and path.read_bytes() != data]
     if existing and not force:
         raise GasError(f"{existing[0]} already exists; pass --force (force=True) to overwrite it")
 

@@ -8,7 +8,8 @@
 
 Everything a user can get wrong (budgets, space, proxy, data folder, run name, storage URL) is
 checked before any work, ending in one GasError line. Ray is connected next, before the run
-directory is made, so a cluster that cannot be reached leaves no run behind. The Optuna storage is
+directory is made, so a cluster that cannot be reached, or that has no node with the CPUs or GPUs a
+trial asks for, leaves no run behind. The Optuna storage is
 the source of truth; a resumed run rebuilds its state from it (see `Generator`).
 """
 
@@ -18,6 +19,7 @@ import inspect
 import os
 import shutil
 import sys
+import warnings
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +28,7 @@ from typing import Any
 import optuna
 
 from gas import runs
-from gas.cluster import check_runs_dir_for_job
+from gas.cluster import check_runs_dir_for_job, check_trial_resources
 from gas.config import SearchConfig, config_signature, make_config, options_help
 from gas.fidelity import Prescreen
 from gas.generator import Generator, make_sampler
@@ -73,7 +75,9 @@ def search(*, runs_dir: str | os.PathLike | None = None, progress: bool = True, 
     runs.check_new_run(name, runs_dir)
     setup.check_storage(name)
     with setup.ray() as session:  # before the run dir: a cluster that cannot be reached leaves no run behind
-        setup.check_gpus()
+        setup.check_resources(session)
+        if not setup.budgets.limits:
+            print("gas: note: no budget given, so the search is unconstrained (e.g. --budget flops=1G)", file=sys.stderr)
         run_dir = runs.create_run(name, runs_dir)
         try:
             study = setup.open_study(run_dir, create=True)
@@ -100,7 +104,7 @@ def resume(name: str, *, runs_dir: str | os.PathLike | None = None, trials: int 
     setup = _Setup(config)
     study = setup.open_study(run_dir, create=False)
     with setup.ray() as session:  # before the config is rewritten: an address that cannot be reached is not saved
-        setup.check_gpus()
+        setup.check_resources(session)
         if updates:
             runs.write_config(run_dir, config.model_dump(mode="json"))
         return setup.execute(run_dir, study, session, progress=progress)
@@ -131,15 +135,9 @@ class _Setup:
 
         return ray_session(self.config.address)
 
-    def check_gpus(self) -> None:
-        """Refuse GPUs per trial the connected Ray cluster does not have: Tune would wait for them forever."""
-        import ray
-
-        wanted = self.config.gpus_per_trial
-        have = float(ray.cluster_resources().get("GPU", 0)) if wanted > 0 else 0.0
-        if have < wanted:
-            raise GasError(f"--gpus-per-trial {wanted:g} (--device {self.config.device}) but the Ray cluster has "
-                           f"{have:g} GPUs; use --device cpu --gpus-per-trial 0, or a cluster with GPUs")
+    def check_resources(self, session: Any) -> None:
+        """GasError when no node of the connected Ray can run one trial (Ray would wait for it forever)."""
+        check_trial_resources(session.nodes, self.config.cpus_per_trial, self.config.gpus_per_trial)
 
     def check_storage(self, name: str) -> None:
         """Open a --storage URL before Ray starts, so a bad URL or a taken study name costs nothing."""
@@ -161,8 +159,10 @@ class _Setup:
         try:
             storage = runs.open_storage(url)
             if create:
-                return optuna.create_study(storage=storage, study_name=run_dir.name, sampler=sampler,
-                                           directions=self.objectives.directions)
+                study = optuna.create_study(storage=storage, study_name=run_dir.name, sampler=sampler,
+                                            directions=self.objectives.directions)
+                _name_metrics(study, self.objectives)
+                return study
             study = optuna.load_study(storage=storage, study_name=run_dir.name, sampler=sampler)
             # a fresh seed, so a resumed sampler does not replay the proposals it made before
             study.sampler = make_sampler(self.config.sampler, seed=self.config.seed + len(study.trials))
@@ -321,6 +321,14 @@ def _finish(run_dir: Path, study: optuna.Study, config: dict, objectives: Object
 
 search.__signature__ = config_signature(inspect.signature(search))  # type: ignore[attr-defined]
 search.__doc__ = (search.__doc__ or "").rstrip() + "\n" + options_help() + "\n"
+
+
+def _name_metrics(study: optuna.Study, objectives: Objectives) -> None:
+    """Name the study's values after the metrics (`grad_norm`, `latency_ms`), so optuna-dashboard
+    shows those names instead of "Objective 0"."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(list(objectives.keys))
 
 
 def _storage_error(url: str, error: BaseException) -> GasError:

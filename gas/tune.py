@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gas.cluster import check_reachable, connect_error, resolve_address
+from gas.cluster import connect_error, prepare_connection, resolve_address
 from gas.fidelity import Prescreen
 from gas.generator import Generator, Proposal
+from gas.ray_auth import quiet_auth_warnings
 from gas.trial import ERROR_KEY, METRICS_KEY, NO_RETRY_KEY
 
 __all__ = ["RAY_SESSION_FILE", "GasSearcher", "RaySession", "ray_session", "run_tune", "worker_runtime_env"]
@@ -29,9 +30,11 @@ RAY_SESSION_FILE = "ray_session.json"
 
 @dataclass(frozen=True)
 class RaySession:
-    """The Ray a search runs on: its CPUs, and the session directory of an embedded Ray gas started."""
+    """The Ray a search runs on: its CPUs, its live nodes' resources, and the session directory of
+    an embedded Ray gas started."""
 
     cpus: float
+    nodes: tuple[dict[str, float], ...] = ()  # ray.nodes()[i]["Resources"] of the nodes alive at connection
     session_dir: str | None = None  # None on a cluster, or a Ray this process had initialised before
 
     def record(self, run_dir: Path) -> None:
@@ -44,27 +47,32 @@ class RaySession:
 
 @contextmanager
 def ray_session(address: str | None) -> Iterator[RaySession]:
-    """Connect to `address` (or $RAY_ADDRESS), else start an embedded local Ray.
+    """Connect to `address` (or $RAY_ADDRESS), else start an embedded local Ray that joins no other.
 
     A Ray already initialised in this process (a notebook, the test suite) is used as it is and
-    left running. An explicit address is probed first (`check_reachable`), so an unreachable
-    cluster ends in one GasError line within seconds instead of a hang inside ray.init.
+    left running. An explicit address is probed first (`prepare_connection`), so an unreachable
+    cluster or a refused token ends in one GasError line within seconds instead of a hang inside
+    ray.init.
     """
     import ray
 
     if ray.is_initialized():
-        yield RaySession(_cluster_cpus(ray))
+        yield RaySession(_cluster_cpus(ray), _live_nodes(ray))
         return
     address = resolve_address(address)
     _init_ray(ray, address)
     try:
-        yield RaySession(_cluster_cpus(ray), _session_dir(ray) if address is None else None)
+        yield RaySession(_cluster_cpus(ray), _live_nodes(ray), _session_dir(ray) if address is None else None)
     finally:
         ray.shutdown()
 
 
 def _cluster_cpus(ray: Any) -> float:
     return float(ray.cluster_resources().get("CPU", 1))
+
+
+def _live_nodes(ray: Any) -> tuple[dict[str, float], ...]:
+    return tuple(dict(node.get("Resources") or {}) for node in ray.nodes() if node.get("Alive"))
 
 
 def _session_dir(ray: Any) -> str:
@@ -90,14 +98,15 @@ def worker_runtime_env() -> dict[str, Any]:
 
 
 def _init_ray(ray: Any, address: str | None) -> None:
-    check_reachable(address)
+    """ray.init on the cluster at `address`, or a new local instance (address "local") when None."""
+    target = prepare_connection(address)
     options = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING,
                "runtime_env": worker_runtime_env()}
+    if address is None:
+        options["num_cpus"] = os.cpu_count()
     try:
-        if address is None:
-            ray.init(num_cpus=os.cpu_count(), **options)
-        else:
-            ray.init(address=address, **options)
+        with quiet_auth_warnings():
+            ray.init(address=target, **options)
     except Exception as error:  # noqa: BLE001 - ConnectionError, RuntimeError, AuthenticationError, ...
         raise connect_error(address, error) from None
 

@@ -53,8 +53,12 @@ def parse_budgets(specs: Iterable[str] | Mapping[str, float | str] | None) -> di
 
 
 def _split_specs(specs: Iterable[str]) -> list[tuple[str, str]]:
+    """`["flops=1G,params=8M"]` -> [("flops", "1G"), ("params", "8M")]; an empty spec is an error
+    (`--budget ""` from an unset shell variable must not turn into an unconstrained search)."""
     pairs = []
     for spec in specs:
+        if not spec.replace(",", "").strip():
+            raise GasError(f"empty budget {spec!r}: write NAME=VALUE, e.g. flops=1G (leave --budget out for no budget)")
         for part in filter(None, (p.strip() for p in spec.split(","))):
             name, sep, value = part.partition("=")
             if not sep or not name.strip() or not value.strip():

@@ -18,13 +18,27 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `newcomer` (the README walk-through, minutes) run only when `-m` names them."""
+    if "newcomer" in (config.getoption("-m") or ""):
+        return
+    skip = pytest.mark.skip(reason="the README walk-through takes minutes: run it with -m newcomer")
+    for item in items:
+        if "newcomer" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def ray_cluster():
-    """A local Ray for the test session; shut down at the end."""
+    """A local Ray for the test session; shut down at the end (its token, if Ray needs to create
+    one, is created private, as gas's own Ray does)."""
     import logging
 
     import ray
 
+    from gas.ray_auth import ensure_private_token
+
+    ensure_private_token()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
     yield ray
     ray.shutdown()

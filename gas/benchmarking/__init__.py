@@ -21,7 +21,8 @@ from gas.benchmarking.report import markdown_report, markdown_table, write_repor
 from gas.benchmarking.results import BenchResult, BenchRow
 from gas.benchmarking.runner import BenchSettings, run_benchmark
 from gas.benchmarking.zoo import (
-    DEFAULT_MODELS,
+    ALL_MODELS,
+    QUICK_MODELS,
     Candidate,
     Unavailable,
     build_candidate,
@@ -29,9 +30,10 @@ from gas.benchmarking.zoo import (
 )
 
 __all__ = [
-    "DEFAULT_MODELS",
+    "ALL_MODELS",
     "FLOPS_PER_MAC",
     "PAPER_CLAIMS",
+    "QUICK_MODELS",
     "BenchResult",
     "BenchRow",
     "BenchSettings",

@@ -30,7 +30,7 @@ from gas.benchmarking.results import BenchResult, BenchRow
 from gas.benchmarking.zoo import Candidate, Unavailable
 from gas_kernel.errors import GasError
 
-__all__ = ["CONVENTIONS", "BenchSettings", "run_benchmark"]
+__all__ = ["CONVENTIONS", "BenchSettings", "format_seconds", "run_benchmark"]
 
 CONVENTIONS = {
     "gmacs": "fvcore trace at batch 1, scaled_dot_product_attention counted; 1 MAC = 1 'flop' (fvcore/timm tables)",
@@ -75,7 +75,10 @@ def run_benchmark(
         costs = {c.name: _price(c) for c in candidates}
         for c in candidates:
             c.model.to(device=settings.device, dtype=settings.dtype).eval()
-        calls = {c.name: _calibrate(c, settings) for c in candidates}
+        plan = {c.name: _calibrate(c, settings) for c in candidates}
+        calls = {name: count for name, (count, _) in plan.items()}
+        estimate_s = settings.rounds * sum(round_ms for _, round_ms in plan.values()) / 1000
+        say(f"timing {len(candidates)} models in {settings.rounds} interleaved rounds, about {format_seconds(estimate_s)}")
 
         def after_round(message: str) -> None:
             say(message)
@@ -125,30 +128,43 @@ def _price(candidate: Candidate) -> tuple[int, int]:
     return candidate.cost
 
 
-def _calibrate(candidate: Candidate, settings: BenchSettings) -> int:
-    """Warm the model up; batch-1 calls per round so that a round costs about the budget.
+def _calibrate(candidate: Candidate, settings: BenchSettings) -> tuple[int, float]:
+    """Warm the model up: (batch-1 calls per round so that a round costs about the budget, the
+    estimated ms of the model's share of one round).
 
     The (slow) throughput-batch warm-up call is made once per candidate and settings: a second
-    run of the same built models in this process finds them warm already.
+    run of the same built models in this process finds them warm already, and then its time is
+    estimated from the latency batch's (linear in the batch: an overestimate).
     """
     first = _time(candidate, settings, settings.latency_batch, repeats=1, warmup=settings.warmup).median_ms
+    throughput_ms = first * settings.throughput_batch / settings.latency_batch
     if candidate.warmed != settings:
-        _time(candidate, settings, settings.throughput_batch, repeats=1, warmup=0)
+        throughput_ms = _time(candidate, settings, settings.throughput_batch, repeats=1, warmup=0).median_ms
         candidate.warmed = settings
-    return int(min(settings.max_latency_calls, max(2, settings.latency_budget_ms // max(first, 1e-3))))
+    calls = int(min(settings.max_latency_calls, max(2, settings.latency_budget_ms // max(first, 1e-3))))
+    return calls, (calls + 1) * first + throughput_ms  # + 1: the warm-up call before each model's turn
 
 
 def _interleaved_rounds(candidates, settings, calls, say) -> dict[str, dict[str, LatencyResult]]:
     """Per model: its latency- and throughput-batch timings, pooled over rounds that visit every model in turn."""
     rounds = {c.name: {"latency": [], "throughput": []} for c in candidates}
+    started = time.perf_counter()
     for round_index in range(settings.rounds):
         shift = round_index % len(candidates)
         for c in candidates[shift:] + candidates[:shift]:
             rounds[c.name]["latency"].append(_time(c, settings, settings.latency_batch, calls[c.name], warmup=1))
             rounds[c.name]["throughput"].append(_time(c, settings, settings.throughput_batch, 1, warmup=0))
-        say(f"round {round_index + 1}/{settings.rounds} done")
+        done, left = round_index + 1, settings.rounds - round_index - 1
+        eta = (time.perf_counter() - started) / done * left
+        say(f"round {done}/{settings.rounds} done" + (f", about {format_seconds(eta)} left" if left else ""))
     return {name: {kind: LatencyResult.pooled(results) for kind, results in timings.items()}
             for name, timings in rounds.items()}
+
+
+def format_seconds(seconds: float) -> str:
+    """An ETA as people say it: '40 s', '3 min 20 s'."""
+    seconds = max(1, round(seconds))
+    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
 
 
 def _time(candidate: Candidate, settings: BenchSettings, batch: int, repeats: int, warmup: int) -> LatencyResult:

@@ -15,19 +15,25 @@ comes back as `Unavailable` with the reason, so a comparison can skip it with a 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from torch import nn
 
 from gas_kernel.errors import GasError
 
-__all__ = ["DEFAULT_MODELS", "GAS_EXPORTED", "Candidate", "Unavailable", "build_candidate", "resolve"]
+__all__ = ["ALL_MODELS", "GAS_EXPORTED", "QUICK_MODELS", "Candidate", "Unavailable", "build_candidate", "resolve"]
 
 GAS_EXPORTED = "turbovit"
 GAS_EXPORTED_12M = "turbovit_12m"  # the paper-size (12.7M params) export, beside the latency-budget winner
 FASTERVIT_0 = "faster_vit_0_224"
 MOBILEVITV2_200 = "mobilevitv2_200"
-DEFAULT_MODELS: tuple[str, ...] = (
+# `gas bench` with no names: "how does my TurboViT compare", in about a minute on 2 CPU threads
+# (the paper's baseline FasterViT-0 and three fast, accurate peers; MobileViTv2 and Hiera-T alone
+# take longer than all of these together at batch 32)
+QUICK_MODELS: tuple[str, ...] = (GAS_EXPORTED, FASTERVIT_0, "levit_128s", "efficientvit_b1", "repvit_m1_1")
+# `gas bench --all` and benchmarks/peers.py: the full table of the README
+ALL_MODELS: tuple[str, ...] = (
     GAS_EXPORTED,
     GAS_EXPORTED_12M,
     "turbovit_ref",
@@ -70,10 +76,12 @@ class Unavailable:
     reason: str
 
 
-def resolve(names: list[str]) -> tuple[list[Candidate], list[Unavailable]]:
-    """Build every named model; unknown names raise GasError before anything is built."""
+def resolve(names: list[str], progress: Callable[[str], None] | None = None) -> tuple[list[Candidate], list[Unavailable]]:
+    """Build every named model; unknown names raise GasError before anything is built (or said)."""
     for name in names:
         _check_known(name)
+    if progress is not None:
+        progress(f"building {len(names)} models: {' '.join(names)}")
     built = [build_candidate(name) for name in names]
     return [b for b in built if isinstance(b, Candidate)], [b for b in built if isinstance(b, Unavailable)]
 

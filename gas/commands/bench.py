@@ -2,8 +2,10 @@
 
     gas bench turbovit_ref levit_128s --threads 2 --repeats 3 --out benchmarks/results
 
-With no models it measures the full peer list (benchmarks/peers.py runs the same code and writes
-the checked-in report). Timing is interleaved over the models; see gas.benchmarking.runner.
+With no models it compares turbovit with FasterViT-0 and three fast peers (QUICK_MODELS, about a
+minute on 2 threads); `--all` measures the full peer table (benchmarks/peers.py runs the same code
+and writes the checked-in report). Timing is interleaved over the models, and every round reports
+how long the rest will take; see gas.benchmarking.runner.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from pathlib import Path
 import torch
 
 from gas.benchmarking import (
-    DEFAULT_MODELS,
+    ALL_MODELS,
+    QUICK_MODELS,
     BenchSettings,
     check_device,
     markdown_report,
@@ -41,7 +44,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("models", nargs="*", metavar="MODEL",
-                        help="gas presets, exported models (turbovit), faster_vit_*, timm names (default: the peer list)")
+                        help="gas presets, exported models (turbovit), faster_vit_*, timm names "
+                        f"(default: {' '.join(QUICK_MODELS)})")
+    parser.add_argument("--all", action="store_true", help=f"the full peer table ({len(ALL_MODELS)} models, minutes)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
     parser.add_argument("--dtype", default="float32", help="float32, float16 or bfloat16; half types on CUDA only (default: float32)")
     parser.add_argument("--batch", default="1,32", metavar="L,T", help="latency batch and throughput batch (default: 1,32)")
@@ -59,12 +64,12 @@ def run(args: argparse.Namespace) -> int:
         device=args.device, dtype=parse_dtype(args.dtype, args.device), latency_batch=latency_batch,
         throughput_batch=throughput_batch, threads=args.threads, rounds=args.repeats,
     )
-    candidates, unavailable = resolve(list(args.models or DEFAULT_MODELS))
+    candidates, unavailable = resolve(chosen_models(args.models, args.all), progress=_say)
     for skipped in unavailable:
         print(f"note: skipping {skipped.name}: {skipped.reason}", file=sys.stderr)
     if not candidates:
         raise GasError("none of the requested models can be built here (see the notes above)")
-    result = run_benchmark(candidates, settings, unavailable, progress=lambda m: print(m, file=sys.stderr))
+    result = run_benchmark(candidates, settings, unavailable, progress=_say)
     if args.out is None:
         print(markdown_report(result, "gas bench"))
         return 0
@@ -74,6 +79,18 @@ def run(args: argparse.Namespace) -> int:
     print(md_path.read_text())
     print("wrote " + ", ".join(map(str, paths)))
     return 0
+
+
+def _say(message: str) -> None:
+    """Progress (and its ETA) goes to stderr; the table to stdout."""
+    print(message, file=sys.stderr)
+
+
+def chosen_models(models: list[str], everything: bool) -> list[str]:
+    """The names to measure: those given, or with --all the full table, else the quick set."""
+    if models and everything:
+        raise GasError("give model names or --all, not both")
+    return list(models or (ALL_MODELS if everything else QUICK_MODELS))
 
 
 def parse_batches(text: str) -> tuple[int, int]:

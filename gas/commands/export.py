@@ -17,6 +17,7 @@ from pathlib import Path
 
 from gas import export
 from gas.codegen import RULES, record_space
+from gas.codegen.deploy import require_deploy
 from search_spaces import DEFAULT_SPACE
 
 
@@ -72,6 +73,8 @@ def _add_source(sources: argparse._SubParsersAction, name: str, help: str, examp
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.onnx:
+        require_deploy()  # before the .py is written: a missing extra leaves nothing behind
     common = {"name": args.name, "out_dir": args.out, "force": args.force}
     if args.source == "best":
         path = export.export_best(args.run, args.runs_dir, pick=args.pick, **common)

@@ -18,6 +18,8 @@ import gas
 from evaluators import LatencyResult
 from evaluators.flops import traced_macs
 from gas.benchmarking import (
+    ALL_MODELS,
+    QUICK_MODELS,
     BenchSettings,
     Candidate,
     claim_ratios,
@@ -30,6 +32,7 @@ from gas.benchmarking import (
     write_report,
 )
 from gas.benchmarking.report import TABLE_COLUMNS
+from gas.benchmarking.runner import format_seconds
 from gas.cli import main
 from gas_kernel.errors import GasError
 from search_spaces.hiera import HieraBlueprint, StageSpec
@@ -181,3 +184,33 @@ def test_cli_writes_report_and_plots(tmp_path, capsys):
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["bench_cpu.json", "bench_cpu.md", "bench_cpu_latency_gmacs.png", "bench_cpu_throughput_params.png"]
     assert "| test_vit |" in " ".join(capsys.readouterr().out.split())
+
+
+def test_progress_gives_an_estimate_first_and_the_time_left_after_each_round():
+    said = []
+    run_benchmark([_tiny_gas(), _tiny_timm()], SETTINGS, progress=said.append)
+    plan = [m for m in said if m.startswith("timing ")]
+    rounds = [m for m in said if m.startswith("round ")]
+    assert len(plan) == 1 and plan[0].startswith("timing 2 models in 2 interleaved rounds, about ")
+    assert rounds[0].startswith("round 1/2 done, about ") and rounds[0].endswith(" left")
+    assert rounds[1] == "round 2/2 done"
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(0.2, "1 s"), (42.4, "42 s"), (200, "3 min 20 s"), (3605, "60 min 05 s")])
+def test_eta_reads_as_people_say_it(seconds, text):
+    assert format_seconds(seconds) == text
+
+
+def test_default_is_the_quick_set_and_all_the_full_table():
+    from gas.commands.bench import chosen_models
+
+    assert chosen_models([], everything=False) == list(QUICK_MODELS)
+    assert chosen_models([], everything=True) == list(ALL_MODELS)
+    assert chosen_models(["levit_128s"], everything=False) == ["levit_128s"]
+    assert set(QUICK_MODELS) < set(ALL_MODELS) and QUICK_MODELS[:2] == ("turbovit", "faster_vit_0_224")
+
+
+def test_cli_names_and_all_together_exit_2(capsys):
+    assert main(["bench", "levit_128s", "--all"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "give model names or --all, not both" in err

@@ -31,6 +31,8 @@ def make_run(runs_dir, name, config='{"space": "hiera"}', pareto=None):
 
 CASES = {
     "budget without value": (["search", "--budget", "flops"], "malformed budget 'flops'"),
+    "empty budget": (["search", "--budget", ""], "empty budget ''"),
+    "budget of commas": (["search", "--budget", "flops=1G", "--budget", " , "], "empty budget ' , '"),
     "budget unknown suffix": (["search", "--budget", "flops=1X"], "malformed budget value"),
     "budget unknown name": (["search", "--budget", "gpus=2"], "unknown budget 'gpus'"),
     "latency without unit": (["search", "--budget", "latency=20"], "a time such as 20ms"),

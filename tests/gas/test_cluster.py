@@ -12,57 +12,24 @@ Deselect with `-m "not cluster"`.
 
 from __future__ import annotations
 
-import os
 import py_compile
 import re
 import secrets
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
-from process_helpers import kill_all, pids_in_session
+from ray_heads import BIN, free_ports, kill_sessions, node_ports, ray_start, token_env
 
 import gas
 
 pytestmark = pytest.mark.cluster
 
 REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 JOB_TIMEOUT_S = 240
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` distinct TCP ports free right now on 127.0.0.1."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def cluster_env(tmp: Path) -> dict[str, str]:
-    """The environment of every cluster process and client: token auth with a private token."""
-    token = tmp / "auth_token"
-    token.write_text(secrets.token_hex(32))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
-    env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token), RAY_USAGE_STATS_ENABLED="0",
-               PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}")
-    return env
-
-
-def node_ports() -> list[str]:
-    """Per-node ports that default to fixed numbers (and so clash with any other Ray here)."""
-    names = ("--dashboard-agent-listen-port", "--dashboard-agent-grpc-port", "--metrics-export-port",
-             "--runtime-env-agent-port", "--node-manager-port", "--object-manager-port")
-    return [f"{name}={port}" for name, port in zip(names, free_ports(len(names)))]
 
 
 def start_cluster(tmp: Path, env: dict[str, str], sessions: list[int]) -> tuple[str, str]:
@@ -78,20 +45,6 @@ def start_cluster(tmp: Path, env: dict[str, str], sessions: list[int]) -> tuple[
     return f"127.0.0.1:{gcs}", f"http://127.0.0.1:{dashboard}"
 
 
-def ray_start(command: list[str], env: dict[str, str], sessions: list[int]) -> None:
-    starter = subprocess.Popen(command, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               start_new_session=True)
-    sessions.append(starter.pid)
-    output, _ = starter.communicate(timeout=120)
-    assert starter.returncode == 0, f"{' '.join(command[1:3])} failed:\n{output[-3000:]}"
-
-
-def stop_cluster(sessions: list[int]) -> None:
-    """SIGKILL every process of this cluster (both nodes, dashboard, agents, client server, job driver):
-    all of them stay in the Unix session of the `ray start` that started their node."""
-    kill_all(lambda: set().union(*(pids_in_session(session) for session in sessions)))
-
-
 @pytest.fixture(scope="module")
 def cluster():
     """A head and a worker node on 127.0.0.1: yields (env, GCS address, dashboard URL, temp dir).
@@ -100,12 +53,12 @@ def cluster():
     must stay under 108 bytes (pytest's tmp_path is too deep).
     """
     tmp = Path(tempfile.mkdtemp(prefix="gasc-", dir="/tmp"))
-    env, sessions = cluster_env(tmp), []
+    env, sessions = token_env(tmp), []
     try:
         gcs, dashboard = start_cluster(tmp, env, sessions)
         yield env, gcs, dashboard, tmp
     finally:
-        stop_cluster(sessions)
+        kill_sessions(sessions)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

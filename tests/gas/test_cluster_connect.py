@@ -124,3 +124,34 @@ def test_resume_against_unreachable_cluster_keeps_the_saved_config(runs_dir):
     with pytest.raises(GasError, match="cannot reach the Ray cluster"):
         resume("older", runs_dir=runs_dir, address=f"127.0.0.1:{closed_port()}", progress=False)
     assert (run / "config.json").read_text() == before, "an unreachable address must not be saved"
+
+
+def test_local_is_the_embedded_ray(monkeypatch):
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    assert cluster.resolve_address("local") is None
+    monkeypatch.setenv("RAY_ADDRESS", "local")
+    assert cluster.resolve_address(None) is None
+
+
+class FakeRay:
+    """Records the arguments of ray.init."""
+
+    def __init__(self):
+        self.calls = []
+
+    def init(self, **options):
+        self.calls.append(options)
+
+
+@pytest.mark.parametrize(("address", "expected"), [(None, "local"), ("auto", "auto")])
+def test_embedded_ray_never_joins_a_recorded_cluster(address, expected, tmp_path, monkeypatch):
+    """ray.init() without an address joins whatever `ray start` recorded; "local" starts a new one."""
+    from gas.tune import _init_ray
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # the embedded Ray's token is created here
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    fake = FakeRay()
+    _init_ray(fake, address)
+    (options,) = fake.calls
+    assert options["address"] == expected
+    assert ("num_cpus" in options) == (address is None), "num_cpus is refused when joining a cluster"

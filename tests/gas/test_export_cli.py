@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -269,3 +270,34 @@ def test_onnx_flag_exports_and_checks_the_model(tmp_path, capsys):
     assert onnx_path.stat().st_size > 0
     difference = float(capsys.readouterr().out.rsplit("difference ", 1)[1])
     assert difference < 1e-4
+
+
+@pytest.mark.parametrize("missing", ["onnx", "onnxruntime"])
+def test_onnx_without_the_deploy_extra_is_one_line_and_writes_nothing(tmp_path, capsys, monkeypatch, missing):
+    monkeypatch.setitem(sys.modules, missing, None)  # `import <missing>` now raises ImportError
+    out = tmp_path / "out"
+    code = main(["export", "preset", "hiera_tiny", "--out", str(out), "--onnx", str(tmp_path / "m.onnx")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith(f"gas: error: ONNX export needs {missing}") and 'pip install -e ".[deploy]"' in err
+    assert not out.exists() and not (tmp_path / "m.onnx").exists()
+
+
+def test_exporting_the_same_model_again_over_its_own_files_is_allowed(tmp_path, capsys):
+    """`gas export preset turbovit_ref` on a fresh clone meets the checked-in file: same bytes, no clash."""
+    args = ["export", "preset", "turbovit_ref", "--out", str(tmp_path)]
+    assert main(args) == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert main(args) == 0
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    assert main([*args[:2], "hiera_tiny", "--name", "turbovit_ref", "--out", str(tmp_path)]) == 2
+    assert "already exists; pass --force" in capsys.readouterr().err
+
+
+def test_the_checked_in_reference_export_is_what_export_preset_writes(tmp_path):
+    import generated_archs
+
+    assert main(["export", "preset", "turbovit_ref", "--out", str(tmp_path)]) == 0
+    shipped = Path(generated_archs.__file__).parent
+    for name in ("turbovit_ref.py", "turbovit_ref.json"):
+        assert (tmp_path / name).read_bytes() == (shipped / name).read_bytes()

@@ -39,6 +39,14 @@ def test_run_directory_is_complete_and_readable(finished):
     assert "Pareto set" in (result.run_dir / "summary.md").read_text()
 
 
+def test_the_study_names_its_values_for_optuna_dashboard(finished):
+    import optuna
+
+    result, _ = finished
+    stored = optuna.load_study(study_name="tiny", storage=f"sqlite:///{result.run_dir / 'study.db'}")
+    assert stored.metric_names == ["grad_norm", "macs"]
+
+
 def test_every_evaluated_blueprint_is_within_budget(finished):
     result, _ = finished
     evaluated = [r for r in records(result.run_dir) if r["status"] == "evaluated"]
@@ -114,7 +122,23 @@ def test_gpus_the_cluster_lacks_are_refused_before_the_run_exists(ray_cluster, t
     from gas_kernel.errors import GasError
 
     assert ray_cluster.cluster_resources().get("GPU", 0) == 0  # the test cluster has none
-    with pytest.raises(GasError, match=r"--gpus-per-trial 1 \(--device cuda\) but the Ray cluster has 0 GPUs"):
+    with pytest.raises(GasError, match=r"--gpus-per-trial 1 asks for more than this Ray has"):
         search(space="hiera", space_options=search_helpers.TINY, budgets={"flops": "20M"}, trials=2,
                device="auto", gpus_per_trial=1, run="gpu", runs_dir=tmp_path, progress=False)
     assert not (tmp_path / "gpu").exists()
+
+
+def test_a_search_without_budget_says_once_that_it_is_unconstrained(ray_cluster, tmp_path, capsys):
+    result = search(space="hiera", space_options=search_helpers.TINY, trials=1, run="free", runs_dir=tmp_path,
+                    progress=False, batch_size=4)
+    err = capsys.readouterr().err
+    assert result.evaluations == 1
+    assert err.count("the search is unconstrained") == 1, err
+
+
+def test_an_empty_budget_from_python_is_an_error_too(tmp_path):
+    from gas_kernel.errors import GasError
+
+    with pytest.raises(GasError, match="empty budget"):
+        search(space="hiera", space_options=search_helpers.TINY, budgets="", runs_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []

@@ -33,7 +33,7 @@ def test_mapping_accepts_numbers_and_strings():
     ("spec", "fragment"),
     [("flops", "malformed budget 'flops'"), ("flops=1X", "malformed budget value"), ("gpu=1", "unknown budget"),
      ("latency=20", "a time such as"), ("flops=0", "positive"), ("flops=1G,flops=2G", "given twice"),
-     ("=1G", "malformed budget")],
+     ("=1G", "malformed budget"), ("", "empty budget ''"), (" ,", "empty budget ' ,'")],
 )
 def test_malformed_budgets_name_the_problem(spec, fragment):
     with pytest.raises(GasError, match=fragment):
