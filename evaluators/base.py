@@ -67,13 +67,15 @@ class Evaluator(abc.ABC):
     """A named scorer. Subclasses set the class attributes and implement `evaluate`.
 
     `metrics` are the keys `evaluate` returns; the first one is the main metric, and
-    `higher_is_better` says which way it points.
+    `higher_is_better` says which way it points. `top1_metric` names the returned metric that
+    estimates validation top-1 as a fraction (None when no score is one): `--budget top1=` reads it.
     """
 
     name: ClassVar[str] = ""
     tier: ClassVar[Tier] = Tier.PROXY
     metrics: ClassVar[tuple[str, ...]] = ()
     higher_is_better: ClassVar[bool] = True
+    top1_metric: ClassVar[str | None] = None
 
     @abc.abstractmethod
     def evaluate(self, model: nn.Module | None, blueprint: Any, ctx: EvalContext) -> dict[str, float]:

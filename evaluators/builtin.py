@@ -105,6 +105,7 @@ class TrainEvaluator(Evaluator):
     name = "train"
     tier = Tier.TRAINING
     metrics = ("val_top1", "epochs", "train_s")
+    top1_metric = "val_top1"
 
     def evaluate(self, model: nn.Module | None, blueprint: Any, ctx: EvalContext) -> dict[str, float]:
         if ctx.data is None:

@@ -15,6 +15,7 @@ the source of truth; a resumed run rebuilds its state from it (see `Generator`).
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import os
 import shutil
@@ -27,6 +28,7 @@ from typing import Any
 
 import optuna
 
+from evaluators.named_data import is_named_dataset
 from gas import runs
 from gas.cluster import check_runs_dir_for_job, check_trial_resources
 from gas.config import SearchConfig, config_signature, make_config, options_help
@@ -124,9 +126,11 @@ class _Setup:
         self.budgets = Budgets(config.budgets)
         self.budgets.check_reachable(self.space)
         self.evaluators, self.objectives = _resolve_evaluators(config, self.budgets)
+        self.budgets = _with_top1_metric(self.budgets, self.evaluators[0])
         self.prescreen = _resolve_prescreen(config)
-        if config.data is not None and not Path(config.data).is_dir():
-            raise GasError(f"data folder {config.data} does not exist (expected an ImageFolder root)")
+        if config.data is not None and not (Path(config.data).is_dir() or is_named_dataset(config.data)):
+            raise GasError(f"data folder {config.data} does not exist (expected an ImageFolder root, "
+                           "fashion-mnist or cifar10:DIR)")
         _check_fidelity(config, self.evaluators[0])
 
     def ray(self) -> AbstractContextManager[Any]:
@@ -274,6 +278,20 @@ def _resolve_evaluators(config: SearchConfig, budgets: Budgets) -> tuple[list[An
     if "throughput" in budgets.limits:
         chosen.append(ev.get_evaluator("throughput"))
     return chosen, objectives
+
+
+def _with_top1_metric(budgets: Budgets, accuracy: Any) -> Budgets:
+    """The budgets, with `top1` read from the accuracy evaluator's estimate of val top-1.
+
+    A top-1 budget needs an evaluator whose score is an accuracy (`top1_metric`, e.g. `val_top1` of
+    `--proxy train`); a zero-cost proxy's score is not one, so asking for it is a usage error.
+    """
+    if "top1" not in budgets.limits:
+        return budgets
+    if accuracy.top1_metric is None:
+        raise GasError(f"--budget top1={budgets.limits['top1']:g} needs an accuracy estimate, which --proxy "
+                       f"{accuracy.name} is not: use --proxy train (with --data)")
+    return dataclasses.replace(budgets, top1_metric=accuracy.top1_metric)
 
 
 def _resolve_prescreen(config: SearchConfig) -> Any:

@@ -1,9 +1,12 @@
-"""Hard budgets of a search: parsing `flops=1G`, `params=8M`, `latency=20ms`, `throughput=500/s`.
+"""Hard budgets of a search: parsing `flops=1G`, `params=8M`, `latency=20ms`, `throughput=500/s`, `top1=0.85`.
 
 Two kinds of budget exist. Analytic ones (flops, params) are priced by `space.cost` in microseconds,
 so the generator checks them before a model is ever built and never sends an over-budget proposal
 for evaluation. Measured ones (latency at batch 1, throughput) are only known after an evaluator
 ran on the evaluating device; a candidate over such a budget is recorded as infeasible afterwards.
+`top1` is a lower bound on the candidate's estimated val top-1 (a fraction, `0.85` or `85%`): the
+accuracy evaluator says which of its metrics estimates it (`val_top1` of `--proxy train`), and the
+search passes that key in (`Budgets(limits, top1_metric=...)`); it is checked like latency.
 
 `flops` counts MACs (1 MAC = 1 flop, the convention of fvcore and timm's tables).
 Every violation is expressed as a relative excess (`value / limit - 1` for upper limits), the
@@ -31,6 +34,7 @@ BUDGET_METRICS = {
     "params": ("params", True, "si"),
     "latency": ("latency_ms", True, "time"),
     "throughput": ("throughput_per_s", False, "rate"),
+    "top1": ("top1", False, "fraction"),  # the key is the accuracy evaluator's estimate, see Budgets
 }
 ANALYTIC_METRICS = ("flops", "params")
 _NUMBER = r"((?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)"
@@ -76,11 +80,16 @@ def _parse_value(name: str, value: float | str) -> float:
         number = _parse_text(name, str(value).strip(), kind)
     if not math.isfinite(number) or number <= 0:
         raise GasError(f"budget {name}={value} must be a positive finite number")
+    if kind == "fraction" and number > 1:
+        raise GasError(f"budget {name}={value} is a top-1 accuracy: a fraction in (0, 1], e.g. 0.85 or 85%")
     return number
 
 
 def _parse_text(name: str, text: str, kind: str) -> float:
-    if kind == "time":
+    if kind == "fraction":
+        match = re.fullmatch(_NUMBER + r"\s*(%?)", text)
+        hint, scale = "a fraction such as 0.85 or 85%", lambda m: 0.01 if m.group(2) else 1.0
+    elif kind == "time":
         match = re.fullmatch(_NUMBER + r"\s*(ms|us|s)", text)
         hint, scale = "a time such as 20ms, 500us or 0.02s", lambda m: TIME_SUFFIXES[m.group(2)]
     elif kind == "rate":
@@ -99,6 +108,8 @@ def format_budget(name: str, limit: float) -> str:
     kind = BUDGET_METRICS[name][2]
     if kind == "time":
         return f"{limit:g}ms"
+    if kind == "fraction":
+        return f"{limit:g}"
     for suffix in ("T", "G", "M", "K"):
         if limit >= SI_SUFFIXES[suffix]:
             text = f"{limit / SI_SUFFIXES[suffix]:g}{suffix}"
@@ -119,6 +130,7 @@ class Budgets:
     """The hard limits of one search, with the checks the generator and the trials need."""
 
     limits: Mapping[str, float]
+    top1_metric: str = "top1"  # the metric that estimates val top-1 (the accuracy evaluator's, e.g. val_top1)
 
     @property
     def analytic(self) -> dict[str, float]:
@@ -155,6 +167,7 @@ class Budgets:
         violations = {}
         for name, limit in self.measured.items():
             key, upper, _ = BUDGET_METRICS[name]
+            key = self.top1_metric if name == "top1" else key
             if key in metrics:
                 value = float(metrics[key])
                 violations[name] = value / limit - 1.0 if upper else 1.0 - value / limit
