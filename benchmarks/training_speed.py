@@ -35,13 +35,14 @@ MEASURE = """
 import inspect, json, sys, torch
 import gas
 from evaluators import train_and_evaluate
-bp = gas.Blueprint.model_validate_json(sys.argv[1])
+space = gas.get_space("hiera")
+bp = space.parse(sys.argv[1]) if hasattr(space, "parse") else gas.Blueprint.model_validate_json(sys.argv[1])
 kwargs = {}
 if sys.argv[3] != "default":
     from evaluators.recipes import get_recipe
     kwargs["config"] = get_recipe(sys.argv[3])
 if "space" in inspect.signature(train_and_evaluate).parameters:  # the space builds the model since the layering
-    kwargs["space"] = gas.get_space("hiera")
+    kwargs["space"] = space
 result = train_and_evaluate(bp, sys.argv[2], epochs=2, threads=1, **kwargs)
 times = [h["train_s"] for h in result.history]
 print(json.dumps({"epoch_s": [times[0], times[1] - times[0]], "val_top1": result.val_top1}))
