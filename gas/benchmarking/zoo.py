@@ -149,7 +149,16 @@ def _gas_exported(name: str) -> Candidate | Unavailable:
     import timm
 
     model = timm.create_model(name, pretrained=False).eval()
-    return Candidate(name, model, _timm_input_size(model), "gas export")
+    return Candidate(name, model, _exported_input_size(name), "gas export")
+
+
+def _exported_input_size(name: str) -> tuple[int, int, int]:
+    """The input an exported model was made for, from its MODEL_ARGS (an export of a 32 px search is
+    32 px; timm's default pretrained_cfg would say 224)."""
+    import importlib
+
+    args = importlib.import_module(f"generated_archs.{name}").MODEL_ARGS
+    return (args["in_chans"], args["img_size"], args["img_size"])
 
 
 def _fastervit(name: str) -> Candidate | Unavailable:

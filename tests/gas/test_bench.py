@@ -41,12 +41,16 @@ SETTINGS = BenchSettings(threads=1, rounds=2, throughput_batch=4, warmup=1, late
                          peak_matmul_size=128)
 
 
-def _tiny_gas() -> Candidate:
-    bp = HieraBlueprint(
+def _tiny_gas_blueprint() -> HieraBlueprint:
+    return HieraBlueprint(
         img_size=32, num_classes=10, patch_kernel=3, patch_stride=2, patch_padding=1, mask_unit_size=2, q_pool=1,
         stages=[StageSpec(depth=1, dim=16, heads=1, mask_unit_attn=True), StageSpec(depth=1, dim=32, heads=2)],
     )
-    return Candidate("turbovit_ref", gas.get_space("hiera").build(bp).eval(), (3, 32, 32), "gas preset")
+
+
+def _tiny_gas() -> Candidate:
+    model = gas.get_space("hiera").build(_tiny_gas_blueprint()).eval()
+    return Candidate("turbovit_ref", model, (3, 32, 32), "gas preset")
 
 
 def _tiny_timm() -> Candidate:
@@ -214,3 +218,24 @@ def test_cli_names_and_all_together_exit_2(capsys):
     assert main(["bench", "levit_128s", "--all"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "give model names or --all, not both" in err
+
+
+def test_an_export_is_measured_at_the_size_it_was_made_for(tmp_path, monkeypatch):
+    """A 32 px export (a small search's winner) is timed on 32 px input, not timm's default 224 px."""
+    import shutil
+    import sys
+
+    import generated_archs
+    from gas.benchmarking.zoo import build_candidate
+    from gas.export import export_blueprint
+
+    package = tmp_path / "generated_archs"
+    package.mkdir()
+    shutil.copy(Path(generated_archs.__file__), package / "__init__.py")
+    export_blueprint(_tiny_gas_blueprint(), "bench_export_32px", package)
+    for module in [m for m in sys.modules if m == "generated_archs" or m.startswith("generated_archs.")]:
+        monkeypatch.delitem(sys.modules, module)  # restored after the test
+    monkeypatch.syspath_prepend(str(tmp_path))
+    candidate = build_candidate("bench_export_32px")
+    assert candidate.origin == "gas export" and candidate.input_size == (3, 32, 32)
+    assert candidate.model(torch.zeros(1, *candidate.input_size)).shape == (1, 10)
