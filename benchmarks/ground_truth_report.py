@@ -19,20 +19,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["kendall_with_interval", "summarize", "write_report"]
+from evaluators.ranking import kendall_with_interval
 
-
-def kendall_with_interval(x: list[float], y: list[float], resamples: int = 2000, seed: int = 0) -> dict[str, float]:
-    """Kendall tau of paired samples and its percentile-bootstrap 95% interval (scipy)."""
-    from scipy.stats import bootstrap, kendalltau
-
-    tau = float(kendalltau(x, y).statistic)
-    if len(x) < 4:
-        return {"tau": tau, "low": float("nan"), "high": float("nan"), "n": len(x)}
-    interval = bootstrap((np.asarray(x), np.asarray(y)), lambda a, b: kendalltau(a, b).statistic, paired=True,
-                         vectorized=False, n_resamples=resamples, method="percentile",
-                         random_state=np.random.default_rng(seed)).confidence_interval
-    return {"tau": tau, "low": float(interval.low), "high": float(interval.high), "n": len(x)}
+__all__ = ["summarize", "write_report"]
 
 
 def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:

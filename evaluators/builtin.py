@@ -1,4 +1,5 @@
-"""The built-in evaluators: analytic params/MACs, measured latency/throughput, proxies, training.
+"""The built-in evaluators: analytic params/MACs, measured latency/throughput, proxies, the learned
+predictor (evaluators/predictor), training.
 
 Each wraps a library function (`proxy_score`, `measure_latency`, `train_and_evaluate`) so the
 search sees one interface; the functions stay usable on their own.
@@ -12,8 +13,9 @@ import torch
 from torch import nn
 
 from evaluators.base import EvalContext, Evaluator, Tier
-from evaluators.data import load_image_folder, random_batch
+from evaluators.data import load_data, load_image_folder, random_batch
 from evaluators.latency import measure_latency, measure_throughput
+from evaluators.predictor.evaluator import PredictorEvaluator
 from evaluators.proxies import BASELINES, PROXIES, proxy_score
 from evaluators.registry import register_evaluator
 from evaluators.threads import thread_count
@@ -27,7 +29,7 @@ __all__ = ["AnalyticEvaluator", "LatencyEvaluator", "ProxyEvaluator", "Throughpu
 def proxy_batch(blueprint: Any, ctx: EvalContext) -> tuple[torch.Tensor, torch.Tensor]:
     """The batch proxies score: real training images when `ctx.data` is set, else seeded noise."""
     if ctx.data is not None:
-        return random_batch(load_image_folder(ctx.data), ctx.batch_size, ctx.seed)
+        return random_batch(load_data(ctx.data), ctx.batch_size, ctx.seed)
     generator = torch.Generator().manual_seed(ctx.seed)
     shape = (ctx.batch_size, blueprint.in_chans, blueprint.img_size, blueprint.img_size)  # [B, C, H, W]
     inputs = torch.randn(shape, generator=generator)
@@ -124,7 +126,7 @@ class TrainEvaluator(Evaluator):
 def register_builtins() -> None:
     for name in PROXIES:
         register_evaluator(AnalyticEvaluator(name) if name in BASELINES else ProxyEvaluator(name))
-    for evaluator in (LatencyEvaluator, ThroughputEvaluator, TrainEvaluator):
+    for evaluator in (LatencyEvaluator, ThroughputEvaluator, TrainEvaluator, PredictorEvaluator):
         register_evaluator(evaluator)
 
 
