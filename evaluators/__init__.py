@@ -4,6 +4,7 @@
     MEASURED  latency, throughput                   (timed forwards)
     PROXY     synflow, naswot, grad_norm, snip,     (one batch, untrained model)
               jacob_cov, zico, dss
+    LEARNED   predictor                             (a forest fitted on trained networks, over the proxies)
     TRAINING  train                                 (short training, val top-1)
 
 `get_evaluator(name).evaluate(model, blueprint, EvalContext(...))` returns the evaluator's metrics;

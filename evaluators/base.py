@@ -1,7 +1,8 @@
 """What every evaluator is: a named scorer with a cost tier, and the context it runs in.
 
 Tiers let the search order its work: ANALYTIC scores need no model at all, MEASURED ones time a
-built model, PROXY ones run a forward/backward pass or two, TRAINING ones train for a while. A
+built model, PROXY ones run a forward/backward pass or two, LEARNED ones ask a model fitted on trained
+networks (after measuring the cheap signals it reads), TRAINING ones train for a while. A
 search runs them cheapest first and stops a candidate at the first budget it breaks.
 """
 
@@ -24,7 +25,8 @@ class Tier(enum.IntEnum):
     ANALYTIC = 0
     MEASURED = 1
     PROXY = 2
-    TRAINING = 3
+    LEARNED = 3
+    TRAINING = 4
 
 
 class EvaluationError(Exception):

@@ -1,4 +1,5 @@
-"""The built-in evaluators: analytic params/MACs, measured latency/throughput, proxies, training.
+"""The built-in evaluators: analytic params/MACs, measured latency/throughput, proxies, the learned
+predictor (evaluators/predictor), training.
 
 Each wraps a library function (`proxy_score`, `measure_latency`, `train_and_evaluate`) so the
 search sees one interface; the functions stay usable on their own.
@@ -14,6 +15,7 @@ from torch import nn
 from evaluators.base import EvalContext, Evaluator, Tier
 from evaluators.data import load_data, random_batch
 from evaluators.latency import measure_latency, measure_throughput
+from evaluators.predictor.evaluator import PredictorEvaluator
 from evaluators.proxies import BASELINES, PROXIES, proxy_score
 from evaluators.registry import register_evaluator
 from evaluators.threads import thread_count
@@ -123,7 +125,7 @@ class TrainEvaluator(Evaluator):
 def register_builtins() -> None:
     for name in PROXIES:
         register_evaluator(AnalyticEvaluator(name) if name in BASELINES else ProxyEvaluator(name))
-    for evaluator in (LatencyEvaluator, ThroughputEvaluator, TrainEvaluator):
+    for evaluator in (LatencyEvaluator, ThroughputEvaluator, TrainEvaluator, PredictorEvaluator):
         register_evaluator(evaluator)
 
 

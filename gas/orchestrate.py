@@ -268,7 +268,7 @@ def _resolve_evaluators(config: SearchConfig, budgets: Budgets) -> tuple[list[An
     except ImportError as error:
         raise GasError(f"the evaluators package is not importable ({error}); reinstall gas") from None
     proxy = ev.get_evaluator(config.proxy or ev.DEFAULT_PROXY)
-    if proxy.tier != ev.Tier.PROXY and proxy.tier != ev.Tier.TRAINING:
+    if proxy.tier not in (ev.Tier.PROXY, ev.Tier.LEARNED, ev.Tier.TRAINING):
         raise GasError(f"--proxy {proxy.name} is a {proxy.tier.name.lower()} evaluator; pick an accuracy proxy")
     objectives = Objectives(tuple(config.objectives), proxy_key=proxy.metrics[0],
                             proxy_higher_is_better=proxy.higher_is_better)
@@ -290,7 +290,7 @@ def _with_top1_metric(budgets: Budgets, accuracy: Any) -> Budgets:
         return budgets
     if accuracy.top1_metric is None:
         raise GasError(f"--budget top1={budgets.limits['top1']:g} needs an accuracy estimate, which --proxy "
-                       f"{accuracy.name} is not: use --proxy train (with --data)")
+                       f"{accuracy.name} is not: use --proxy train (with --data) or --proxy predictor")
     return dataclasses.replace(budgets, top1_metric=accuracy.top1_metric)
 
 
