@@ -86,7 +86,7 @@ def _markdown(summary: dict[str, Any], records: list[dict[str, Any]]) -> str:
         ("final val top-1, min - max (%)", f"{_pct(summary['min_top1'])} - {_pct(summary['max_top1'])}", ""),
         ("range (points)", _pct(summary["range"]), ">= 3x spread"),
         ("band slice range (points)", _pct(summary["band_range"]), ""),
-        ("seed-to-seed spread, mean |diff| (points)", _pct(summary["seed_spread"]), ""),
+        ("seed-to-seed spread, mean absolute difference (points)", _pct(summary["seed_spread"]), ""),
         ("range / spread", f"{summary.get('range_over_spread', float('nan')):.1f}", ">= 3"),
         ("seed-to-seed Kendall tau [95% CI]", tau_text, ">= 0.6"),
         ("median gain over the last quarter of epochs (points)", _pct(summary["plateau_gain_median"]), "~0 (plateau)"),
