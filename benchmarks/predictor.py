@@ -91,7 +91,8 @@ def hiera_section(reference: Path, protocol: SignalProtocol, folds: int) -> dict
     """Grouped CV of the predictor and the tau of every single signal, for both kinds of proxy batch."""
     records = read_jsonl(reference, "reference set") if reference.is_file() else []
     blueprints = len({r["arch_id"] for r in records})
-    section: dict[str, Any] = {"reference": str(reference), "trainings": len(records), "blueprints": blueprints,
+    shown = reference.resolve().relative_to(HERE.parent) if reference.resolve().is_relative_to(HERE.parent) else reference
+    section: dict[str, Any] = {"reference": str(shown), "trainings": len(records), "blueprints": blueprints,
                                "ceiling": summarize(records).get("seed_tau") if records else None, "batches": {}}
     if blueprints < 4:
         section["note"] = f"{blueprints} blueprint(s) trained so far: too few for any tau"
@@ -144,7 +145,7 @@ def calibration_section(path: Path, folds: int) -> dict[str, Any]:
     oos = cross_validate(rows, truth, groups, folds=folds)
     signals = {name: _tau({r["arch_id"]: r["proxies"].get(name, math.nan) for r in chosen}, dict(zip(groups, truth)),
                           groups) for name in summary["config"]["proxies"]}
-    return {"calibration": str(path), "networks": len(chosen), "config": summary["config"],
+    return {"calibration": path.name, "networks": len(chosen), "config": summary["config"],
             "predictor": {**oos.tau, "folds": folds, "predicted": oos.mean.tolist(), "truth": truth}, "signals": signals}
 
 
@@ -204,7 +205,7 @@ def autoformer_section(path: Path, folds: int) -> dict[str, Any]:
     if not path.is_file():
         return {"note": f"{path} not found (the shared data folder is absent)"}
     entries = json.loads(path.read_text())
-    section: dict[str, Any] = {"table": str(path), "targets": {}}
+    section: dict[str, Any] = {"table": path.name, "targets": {}}
     for target in ("c100_kd_acc", "c100_base_acc"):
         chosen = [e for e in entries if e.get(target) is not None]
         rows = [candidate_features(e["arch"], dict(zip(("params", "macs"), autoformer_cost(e["arch"]))))

@@ -3,7 +3,7 @@
 It fits itself lazily, on first use, on the shipped Hiera reference set (one fit per kind of batch:
 seeded noise without data, the reference set's own Fashion-MNIST signals with data) and scores a
 candidate by measuring the same signals on it under the same `SignalProtocol` (every zero-cost
-proxy, params, MACs: a fraction of a second at 32 px) and asking the forest. `learn(...)` is the
+proxy, params, MACs: seconds at 32 px, most of the cost) and asking the forest (milliseconds). `learn(...)` is the
 search-time refit of the cheap-first cascade: the candidates a search has trained join the table.
 """
 
