@@ -72,6 +72,9 @@ class SearchConfig(BaseModel):
     sampler: Literal["tpe", "nsga2", "random"] = Field("tpe", description="Optuna sampler")
     band: float | None = Field(
         0.6, ge=0.0, le=1.0, description="lowest share of the tightest analytic budget a proposal's width aims for (0..1)")
+    latency_model: bool = Field(
+        True, description="with a latency budget: learn latency from the search's own measurements and skip, "
+        "unbuilt, proposals predicted over it by more than the model's held-out error")
     trials: int = Field(50, ge=1, description="evaluations in total; with --resume the new total (default there: as before)")
     seed: int = Field(0, description="seed of the sampler and of every evaluation")
     run: Annotated[str | None, Flag(metavar="NAME")] = Field(

@@ -12,6 +12,10 @@ learns from it and nothing wasteful is sent to Ray:
 * infeasible proposals (over an analytic budget even at the smallest width, or below the band even
   at the largest) are told PRUNED with `trial.set_constraint(...)` values > 0, which TPE and
   NSGA-II treat as infeasible;
+* with a latency budget, a latency model (`evaluators.latency_model`) learns from every measured
+  latency of the search and rejects, unbuilt, a proposal predicted over the budget by more than
+  the model's own held-out error (constraint `latency_predicted`); what is built is still timed,
+  and the measurement still decides;
 * duplicates (an arch_id already evaluated, or being evaluated) are answered from the cache, which
   is rebuilt from the storage on resume; trials left RUNNING by a dead driver become FAIL and their
   parameters are enqueued again, so no completed trial is lost or re-run.
@@ -31,6 +35,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from evaluators.latency_model import LatencyModel
 from gas_kernel.blueprint import Blueprint
 from gas_kernel.budget import Budgets
 from gas_kernel.cost import Cost
@@ -42,6 +47,7 @@ __all__ = ["SAMPLERS", "Generator", "Proposal", "Status", "make_sampler"]
 
 SAMPLERS = ("tpe", "nsga2", "random")
 MAX_PROPOSALS_PER_ASK = 2000
+LATENCY_BUDGET, LATENCY_METRIC = "latency", "latency_ms"  # the batch-1 latency budget and its metric
 
 
 class Status:
@@ -50,7 +56,7 @@ class Status:
     EVALUATED = "evaluated"
     FAILED = "failed"
     OVER_BUDGET = "over_budget"  # evaluated, but over a measured budget (latency, throughput)
-    INFEASIBLE = "infeasible"  # over an analytic budget: never built
+    INFEASIBLE = "infeasible"  # over an analytic budget, or predicted over the latency one: never built
     DUPLICATE = "duplicate"  # answered from the cache
     INTERRUPTED = "interrupted"  # RUNNING when its driver died; re-asked on resume
 
@@ -95,6 +101,7 @@ class Generator:
         study: optuna.Study,
         band: float | None,
         listener: Callable[[str, FrozenTrial], None] | None = None,
+        latency_model: bool = True,
     ):
         self.space, self.budgets, self.objectives, self.study = space, budgets, objectives, study
         # With MACs or params as an objective the whole Pareto front is wanted, small models too:
@@ -104,6 +111,7 @@ class Generator:
         self._cache: dict[str, FrozenTrial] = {}
         self._in_flight: dict[str, Proposal] = {}
         self._waiting: dict[str, list[optuna.Trial]] = {}
+        self._latency = LatencyModel() if latency_model and LATENCY_BUDGET in budgets.limits else None
         self._recover()
 
     # ---- public API ---------------------------------------------------------------------------
@@ -115,6 +123,8 @@ class Generator:
             cost = self.space.cost(blueprint)
             self._describe(trial, blueprint, cost)
             violations = self._violations(cost)
+            if not any(v > 0 for v in violations.values()):
+                violations.update(self._predicted_violations(trial, blueprint))
             arch_id = blueprint.arch_id
             if any(v > 0 for v in violations.values()):
                 self._finish(trial, Status.INFEASIBLE, TrialState.PRUNED, constraints=violations)
@@ -139,6 +149,7 @@ class Generator:
             return self.tell_failed(proposal, f"non-finite objective values {values}")
         constraints = {**self._violations(proposal.cost), **self.budgets.measured_violations(metrics)}
         proposal.trial.set_user_attr("metrics", metrics)
+        self._learn_latency(proposal.blueprint, metrics)
         if any(v > 0 for v in constraints.values()):
             frozen = self._finish(proposal.trial, Status.OVER_BUDGET, TrialState.PRUNED, constraints=constraints)
         else:
@@ -196,6 +207,19 @@ class Generator:
         if self._band_active():
             violations["budget_use"] = self.band - self.budgets.usage(cost)
         return violations
+
+    def _predicted_violations(self, trial: optuna.Trial, blueprint: Blueprint) -> dict[str, float]:
+        """`latency_predicted` > 0 when the latency model is confident the proposal is over budget."""
+        if self._latency is None or not self._latency.ready:
+            return {}
+        features = self.space.cost_features(blueprint)
+        trial.set_user_attr("latency_predicted_ms", round(self._latency.predict(features), 4))
+        excess = self._latency.excess(features, self.budgets.limits[LATENCY_BUDGET])
+        return {"latency_predicted": excess} if excess > 0 else {}
+
+    def _learn_latency(self, blueprint: Blueprint, metrics: Mapping[str, float]) -> None:
+        if self._latency is not None and LATENCY_METRIC in metrics:
+            self._latency.add(self.space.cost_features(blueprint), metrics[LATENCY_METRIC])
 
     def _band_active(self) -> bool:
         return self.band is not None and bool(self.budgets.analytic) and bool(self.space.width_choices())
@@ -262,6 +286,8 @@ class Generator:
                 self._requeue(trial)
             elif status in Status.EVALUATIONS and trial.user_attrs.get("arch_id"):
                 self._cache[trial.user_attrs["arch_id"]] = trial
+                if "blueprint" in trial.user_attrs:
+                    self._learn_latency(self.space.parse(trial.user_attrs["blueprint"]), trial.user_attrs.get("metrics", {}))
 
     def _requeue(self, trial: optuna.Trial | FrozenTrial) -> None:
         """Fail an unfinished trial as interrupted and enqueue its parameters to be asked again."""

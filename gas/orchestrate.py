@@ -185,7 +185,8 @@ class _Setup:
         config = self.config.model_dump(mode="json")
         reporter = SearchProgress(total=self.config.trials, objectives=self.objectives, enabled=progress)
         generator = Generator(space=self.space, budgets=self.budgets, objectives=self.objectives, study=study,
-                              band=self.config.band, listener=_Listener(run_dir, study, config, self.objectives, reporter))
+                              band=self.config.band, latency_model=self.config.latency_model,
+                              listener=_Listener(run_dir, study, config, self.objectives, reporter))
         reporter.done = generator.evaluations()
         _refresh(run_dir, study, config, self.objectives)
         remaining = self.config.trials - reporter.done

@@ -95,6 +95,16 @@ class SearchSpace(abc.ABC):
     def cost(self, blueprint: Blueprint) -> Cost:
         """Exact params and MACs without building anything."""
 
+    def cost_features(self, blueprint: Blueprint) -> dict[str, float]:
+        """Analytic features of the blueprint's forward time, per image, without building it.
+
+        A learned latency model (`evaluators.latency_model`) fits non-negative rates to them, so
+        each should be a quantity whose time adds up: MACs by operator kind, elements moved, ops.
+        This default knows only the totals; spaces that can say more override it.
+        """
+        cost = self.cost(blueprint)
+        return {"macs": float(cost.macs), "params": float(cost.params)}
+
     @abc.abstractmethod
     def preset_names(self) -> list[str]:
         """Names accepted by `preset`."""

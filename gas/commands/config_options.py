@@ -45,6 +45,9 @@ def add_config_options(parser: argparse.ArgumentParser, model: type[BaseModel] =
         help_text = f"{info.description}{_shown_default(info)}"
         if flag.keys:
             _add_dict_option(parser, name, option, flag, help_text)
+        elif info.annotation is bool:  # --name / --no-name
+            parser.add_argument(option, dest=name, action=argparse.BooleanOptionalAction,
+                                default=argparse.SUPPRESS, help=help_text)
         else:
             action = "append" if flag.repeat else "store"
             parser.add_argument(option, dest=name, action=action, metavar=flag.metavar or _metavar(info),

@@ -31,7 +31,7 @@ from search_spaces import register_space
 from search_spaces.base import SearchSpace
 from search_spaces.hiera import presets
 from search_spaces.hiera.blueprint import HieraBlueprint, StageSpec
-from search_spaces.hiera.cost import hiera_cost
+from search_spaces.hiera.cost import hiera_cost, hiera_cost_features
 from search_spaces.model_code import ModelCode
 
 PATCH_STRIDES = (2, 4, 8)
@@ -201,6 +201,9 @@ class HieraSpace(SearchSpace):
     # ---- pricing and presets ------------------------------------------------------------------
     def cost(self, blueprint: HieraBlueprint) -> Cost:
         return hiera_cost(blueprint)
+
+    def cost_features(self, blueprint: HieraBlueprint) -> dict[str, float]:
+        return hiera_cost_features(blueprint)
 
     def preset_names(self) -> list[str]:
         return presets.preset_names()

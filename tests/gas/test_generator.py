@@ -156,3 +156,63 @@ def test_fail_in_flight_counts_as_failed_evaluations():
     assert generator.fail_in_flight("worker killed") == 2
     assert generator.evaluations() == 2 and generator.in_flight == 0
     assert {t.user_attrs.get("error") for t in generator.study.trials if t.state == TrialState.FAIL} == {"worker killed"}
+
+
+def fake_latency_ms(space, blueprint) -> float:
+    """A latency that the cost features explain exactly (as a quiet, well-modelled device would)."""
+    f = space.cost_features(blueprint)
+    return 1e-6 * f["linear_macs"] + 2e-6 * f["attention_macs"] + 0.05 * f["blocks"] + 0.2
+
+
+def run_with_latency(latency_model: bool, limit_ms: float, n: int = 40):
+    space = get_space("hiera", img_size=32, num_classes=10)
+    objectives = Objectives(("proxy",), proxy_key="score")
+    study = optuna.create_study(directions=objectives.directions, sampler=make_sampler("random", seed=0))
+    generator = Generator(space=space, budgets=Budgets({**BUDGET, "latency": limit_ms}), objectives=objectives,
+                          study=study, band=BAND, latency_model=latency_model)
+    for _ in range(n):
+        proposal = generator.ask()
+        generator.tell(proposal, {**fake_score(proposal), "latency_ms": fake_latency_ms(space, proposal.blueprint)})
+    return space, study
+
+
+def test_latency_model_skips_proposals_it_knows_are_over_the_latency_budget():
+    space, plain = run_with_latency(False, limit_ms=1e9)
+    measured = sorted(t.user_attrs["metrics"]["latency_ms"] for t in plain.trials if "metrics" in t.user_attrs)
+    limit = measured[len(measured) // 2]  # about half of the proposals are over it
+    _, without = run_with_latency(False, limit)
+    _, with_model = run_with_latency(True, limit)
+
+    def over(study):
+        return sum(t.user_attrs["gas_status"] == Status.OVER_BUDGET for t in study.trials)
+
+    skipped = [t for t in with_model.trials if "latency_predicted" in t.constraints]
+    assert over(without) >= 10
+    assert over(with_model) <= over(without) / 2
+    assert skipped and all(t.user_attrs["gas_status"] == Status.INFEASIBLE for t in skipped)
+    for trial in skipped:  # never built, and rightly so: each was truly over the budget
+        assert "metrics" not in trial.user_attrs
+        assert fake_latency_ms(space, space.parse(trial.user_attrs["blueprint"])) > limit
+        assert trial.user_attrs["latency_predicted_ms"] > limit
+
+
+def test_latency_model_is_rebuilt_from_the_storage_on_resume(tmp_path):
+    storage = open_storage(f"sqlite:///{tmp_path / 'study.db'}")
+    space = get_space("hiera", img_size=32, num_classes=10)
+    objectives = Objectives(("proxy",), proxy_key="score")
+
+    def generator():
+        study = optuna.create_study(storage=storage, study_name="lat", directions=objectives.directions,
+                                    sampler=make_sampler("random", seed=0), load_if_exists=True)
+        return Generator(space=space, budgets=Budgets({**BUDGET, "latency": 1e9}), objectives=objectives,
+                         study=study, band=BAND)
+
+    first = generator()
+    for _ in range(12):
+        proposal = first.ask()
+        first.tell(proposal, {**fake_score(proposal), "latency_ms": fake_latency_ms(space, proposal.blueprint)})
+    resumed = generator()
+    assert len(resumed._latency) == len(first._latency) == 12
+    probe = space.random(123)
+    assert resumed._latency.predict(space.cost_features(probe)) == pytest.approx(
+        first._latency.predict(space.cost_features(probe)))

@@ -80,3 +80,46 @@ def test_plain_fvcore_misses_attention_and_traced_macs_restores_it():
     attention = traced_macs(model, torch.zeros(1, 3, 224, 224)) - plain
     assert attention == 260_488_704  # sum over blocks of 2 * N_q * N_k * C
     assert 0.05 < attention / plain < 0.06
+
+
+def _hooked_counts(model: torch.nn.Module, pixels: torch.Tensor) -> dict[str, int]:
+    """Linear-layer MACs, patch-conv MACs and SDPA calls/problems, counted on a real forward."""
+    counts = {"linear": 0, "conv": 0, "problems": 0}
+
+    def on_linear(module, inputs, output):
+        counts["linear"] += inputs[0].numel() * module.out_features
+
+    def on_conv(module, inputs, output):
+        counts["conv"] += output.numel() * module.in_channels * module.kernel_size[0] * module.kernel_size[1]
+
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+
+    def counting_sdpa(q, k, v, *args, **kwargs):
+        counts["problems"] += q.numel() // (q.shape[-2] * q.shape[-1])  # batch x heads x windows
+        return sdpa(q, k, v, *args, **kwargs)
+
+    for module in model.modules():
+        if isinstance(module, torch.nn.Linear):
+            module.register_forward_hook(on_linear)
+        elif isinstance(module, torch.nn.Conv2d):
+            module.register_forward_hook(on_conv)
+    torch.nn.functional.scaled_dot_product_attention = counting_sdpa
+    try:
+        with torch.no_grad():
+            model(pixels)
+    finally:
+        torch.nn.functional.scaled_dot_product_attention = sdpa
+    return counts
+
+
+def test_cost_features_count_what_the_forward_pass_does():
+    space = gas.get_space("hiera", img_size=64)
+    for bp in _small_random_blueprints(space, 6, max_params=2e6):
+        features = space.cost_features(bp)
+        model = space.build(bp)
+        counts = _hooked_counts(model, torch.zeros(1, bp.in_chans, bp.img_size, bp.img_size))
+        assert features["linear_macs"] == counts["linear"], bp
+        assert features["conv_macs"] == counts["conv"], bp
+        assert features["attention_problems"] == counts["problems"], bp
+        assert features["params"] == space.cost(bp).params
+        assert features["blocks"] == len(model.blocks)

@@ -1,0 +1,100 @@
+"""The latency model: exact recovery of non-negative rates, its held-out error, readiness, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from evaluators.latency_model import LatencyModel
+from gas_kernel.errors import GasError
+
+RATES = {"linear_macs": 2e-8, "attention_macs": 5e-8, "blocks": 0.3}
+OVERHEAD_MS = 1.5
+
+
+def features(rng: np.random.Generator) -> dict[str, float]:
+    return {"linear_macs": float(rng.uniform(1e7, 1e9)), "attention_macs": float(rng.uniform(1e6, 1e8)),
+            "blocks": float(rng.integers(2, 20))}
+
+
+def true_latency(f: dict[str, float]) -> float:
+    return sum(RATES[k] * v for k, v in f.items()) + OVERHEAD_MS
+
+
+def test_recovers_a_linear_latency_exactly_with_no_held_out_error():
+    rng = np.random.default_rng(0)
+    model = LatencyModel()
+    for _ in range(12):
+        f = features(rng)
+        model.add(f, true_latency(f))
+    unseen = features(rng)
+    assert model.predict(unseen) == pytest.approx(true_latency(unseen), rel=1e-9)
+    assert model.error == pytest.approx(0.0, abs=1e-9)
+
+
+def test_held_out_error_reflects_measurement_noise():
+    rng = np.random.default_rng(1)
+    model = LatencyModel(quantile=0.9)
+    for _ in range(60):
+        f = features(rng)
+        model.add(f, true_latency(f) * (1 + rng.choice([-0.1, 0.1])))  # every timing 10% off
+    assert 0.08 < model.error < 0.2
+
+
+def test_rates_stay_non_negative_even_when_a_feature_only_adds_noise():
+    rng = np.random.default_rng(2)
+    model = LatencyModel()
+    for _ in range(40):
+        f = {**features(rng), "params": float(rng.uniform(1e6, 1e7))}  # params do not drive this latency
+        model.add(f, true_latency({k: f[k] for k in RATES}) * (1 + 0.02 * rng.standard_normal()))
+    weights, _ = model._fitted()
+    assert (weights >= 0).all()
+
+
+def test_not_ready_until_every_rate_can_be_fitted_and_checked():
+    rng = np.random.default_rng(3)
+    model = LatencyModel(extra_points=3)
+    for count in range(1, 8):
+        f = features(rng)
+        model.add(f, true_latency(f))
+        assert model.ready == (count >= len(RATES) + 1 + 3)
+    with pytest.raises(GasError, match="needs 7 measurements, has 6"):
+        _six(rng).predict(features(rng))
+
+
+def _six(rng) -> LatencyModel:
+    model = LatencyModel()
+    for _ in range(6):
+        f = features(rng)
+        model.add(f, true_latency(f))
+    return model
+
+
+def test_failed_timings_are_ignored_and_feature_sets_must_match():
+    model = LatencyModel()
+    model.add({"macs": 1.0}, math.nan)
+    model.add({"macs": 1.0}, 0.0)
+    assert len(model) == 0
+    model.add({"macs": 1.0}, 2.0)
+    with pytest.raises(GasError, match="differ"):
+        model.add({"flops": 1.0}, 2.0)
+
+
+def test_excess_is_positive_only_beyond_the_models_own_error():
+    rng = np.random.default_rng(4)
+    model = LatencyModel()
+    for _ in range(30):
+        f = features(rng)
+        model.add(f, true_latency(f) * (1 + rng.choice([-0.05, 0.05])))
+    f = features(rng)
+    predicted, error = model.predict(f), model.error
+    assert model.excess(f, predicted / 2) > 0  # twice the budget: skip it
+    assert model.excess(f, predicted * (1 - error / 2)) <= 0  # over, but within the error: measure it
+    assert model.excess(f, predicted / (1 + error)) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_quantile_is_checked():
+    with pytest.raises(GasError, match="quantile"):
+        LatencyModel(quantile=0)
