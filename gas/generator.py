@@ -112,6 +112,7 @@ class Generator:
         self._in_flight: dict[str, Proposal] = {}
         self._waiting: dict[str, list[optuna.Trial]] = {}
         self._latency = LatencyModel() if latency_model and LATENCY_BUDGET in budgets.limits else None
+        self.exhausted = False  # set when ask() found nothing worth evaluating
         self._recover()
 
     # ---- public API ---------------------------------------------------------------------------
@@ -136,6 +137,7 @@ class Generator:
                 proposal = Proposal(trial.number, blueprint, cost, trial)
                 self._in_flight[arch_id] = proposal
                 return proposal
+        self.exhausted = True
         return None
 
     def tell(self, proposal: Proposal, metrics: Mapping[str, float]) -> FrozenTrial:

@@ -33,7 +33,7 @@ from gas import runs
 from gas.cluster import check_runs_dir_for_job, check_trial_resources
 from gas.config import SearchConfig, config_signature, make_config, options_help
 from gas.fidelity import Prescreen
-from gas.generator import Generator, make_sampler
+from gas.generator import MAX_PROPOSALS_PER_ASK, Generator, make_sampler
 from gas_kernel.budget import Budgets, format_budget
 from gas_kernel.errors import GasError, one_line
 from gas_kernel.objectives import Objectives
@@ -197,6 +197,10 @@ class _Setup:
         finally:
             if generator.release_in_flight():
                 print(f"gas: search interrupted; continue with `gas search --resume {run_dir.name}`", file=sys.stderr)
+        if generator.exhausted:
+            print(f"gas: stopped after {generator.evaluations()} of {self.config.trials} evaluations: "
+                  f"{MAX_PROPOSALS_PER_ASK} proposals in a row were over a budget (or predicted over the latency "
+                  "budget) or already evaluated; loosen the budgets or widen the space", file=sys.stderr)
         return _finish(run_dir, study, config, self.objectives, generator)
 
     def _run_trials(self, run_dir: Path, generator: Generator, remaining: int, session: Any) -> None:

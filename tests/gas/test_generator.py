@@ -216,3 +216,21 @@ def test_latency_model_is_rebuilt_from_the_storage_on_resume(tmp_path):
     probe = space.random(123)
     assert resumed._latency.predict(space.cost_features(probe)) == pytest.approx(
         first._latency.predict(space.cost_features(probe)))
+
+
+def test_an_impossible_latency_budget_exhausts_the_generator_instead_of_building_more(monkeypatch):
+    monkeypatch.setattr("gas.generator.MAX_PROPOSALS_PER_ASK", 50)
+    space = get_space("hiera", img_size=32, num_classes=10)
+    objectives = Objectives(("proxy",), proxy_key="score")
+    study = optuna.create_study(directions=objectives.directions, sampler=make_sampler("random", seed=0))
+    generator = Generator(space=space, budgets=Budgets({**BUDGET, "latency": 0.01}), objectives=objectives,
+                          study=study, band=BAND)
+    built = 0
+    while (proposal := generator.ask()) is not None:
+        generator.tell(proposal, {**fake_score(proposal), "latency_ms": fake_latency_ms(space, proposal.blueprint)})
+        built += 1
+    assert generator.exhausted
+    assert built == len(generator._latency) == 11  # just enough to fit the model's 7 rates and check them
+    skipped = [t.number for t in study.trials if "latency_predicted" in t.constraints]
+    measured = [t.number for t in study.trials if "metrics" in t.user_attrs]
+    assert skipped and max(measured) < min(skipped)  # once it knew, nothing more was built
