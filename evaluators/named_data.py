@@ -25,13 +25,17 @@ import torch.nn.functional as F
 
 from gas_kernel.errors import GasError
 
-__all__ = ["NAMED_DATASETS", "is_named_dataset", "read_named_dataset"]
+__all__ = ["NAMED_DATASETS", "NAMED_SHAPES", "is_named_dataset", "named_dataset_shape", "read_named_dataset"]
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
                        "t10k-labels-idx1-ubyte")
 FASHION_MNIST_PAD = 2  # 28 -> 32 pixels per side
 NAMED_DATASETS = ("fashion-mnist", "cifar10")
+NAMED_SHAPES = {  # what a model needs to take each dataset as gas reads it (Fashion-MNIST padded to 32 px)
+    "fashion-mnist": {"in_chans": 1, "img_size": 32, "num_classes": 10},
+    "cifar10": {"in_chans": 3, "img_size": 32, "num_classes": 10},
+}
 
 Split = tuple[torch.Tensor, torch.Tensor]  # images [N, C, H, W] uint8, labels [N] int64
 
@@ -39,6 +43,11 @@ Split = tuple[torch.Tensor, torch.Tensor]  # images [N, C, H, W] uint8, labels [
 def is_named_dataset(spec: str) -> bool:
     """Whether `spec` names a dataset (`fashion-mnist`, `cifar10:DIR`) rather than a folder."""
     return str(spec).split(":", 1)[0].lower() in NAMED_DATASETS
+
+
+def named_dataset_shape(spec: str) -> dict[str, int]:
+    """`in_chans`, `img_size` and `num_classes` of a named dataset spec; {} for a folder."""
+    return dict(NAMED_SHAPES.get(str(spec).split(":", 1)[0].lower(), {}))
 
 
 def read_named_dataset(spec: str) -> tuple[str, tuple[str, ...], Split, Split]:

@@ -25,10 +25,11 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 
 from evaluators import DEFAULT_PROXY, EvalContext
+from evaluators.named_data import named_dataset_shape
 from gas_kernel.budget import parse_budgets
 from gas_kernel.errors import GasError
 from gas_kernel.objectives import parse_objectives
-from search_spaces import DEFAULT_SPACE
+from search_spaces import DEFAULT_SPACE, space_option_names
 
 __all__ = ["Flag", "SearchConfig", "config_signature", "field_default", "make_config", "option_flag", "options_help"]
 
@@ -112,6 +113,18 @@ class SearchConfig(BaseModel):
     @classmethod
     def _parse_objectives(cls, value: Any) -> tuple[str, ...]:
         return parse_objectives(value)
+
+    @model_validator(mode="after")
+    def _shape_from_named_data(self) -> SearchConfig:
+        """`--data fashion-mnist` (or cifar10:DIR) sets the space's in_chans, img_size and num_classes
+        to the dataset's, unless given: the models must take its images. config.json records them."""
+        shape = named_dataset_shape(self.data) if self.data is not None else {}
+        try:
+            accepted = space_option_names(self.space) if shape else set()
+        except KeyError:
+            return self  # an unknown space is reported, with the known ones, when the search sets up
+        self.space_options = {**{k: v for k, v in shape.items() if k in accepted}, **self.space_options}
+        return self
 
     @model_validator(mode="after")
     def _resolve_device(self) -> SearchConfig:

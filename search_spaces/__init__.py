@@ -9,6 +9,7 @@ names a particular space.
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,7 @@ __all__ = [
     "list_presets",
     "list_spaces",
     "register_space",
+    "space_option_names",
 ]
 
 DEFAULT_SPACE = "hiera"  # what `gas search`, `gas cost` and exports use when no space is named
@@ -67,6 +69,12 @@ def get_space(name: str, **options: Any) -> SearchSpace:
     if name not in _REGISTRY:
         raise KeyError(f"unknown search space {name!r}; known spaces: {', '.join(list_spaces())}")
     return _REGISTRY[name](**options)
+
+
+def space_option_names(name: str) -> set[str]:
+    """The options `get_space(name, ...)` accepts (its constructor's parameters)."""
+    get_space(name)  # imports a built-in space, KeyError for an unknown one
+    return set(inspect.signature(_REGISTRY[name]).parameters)
 
 
 def list_presets() -> dict[str, str]:

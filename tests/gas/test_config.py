@@ -94,3 +94,12 @@ def test_device_auto_follows_the_gpus_of_a_trial():
         make_config(device="cuda")
     with pytest.raises(GasError, match="invalid --device 'tpu'"):
         make_config(device="tpu")
+
+
+def test_a_named_dataset_sets_the_models_input_and_classes_unless_given():
+    from gas.config import make_config
+
+    assert make_config(data="fashion-mnist").space_options == {"in_chans": 1, "img_size": 32, "num_classes": 10}
+    assert make_config(data="cifar10:/data/c10", space_options={"img_size": 64}).space_options == {
+        "in_chans": 3, "img_size": 64, "num_classes": 10}
+    assert make_config(data="/some/imagefolder").space_options == {}
