@@ -139,17 +139,20 @@ class MaskUnitAttention(nn.Module):
         if self.q_stride > 1:
             q = q.view(B, self.heads, windows, self.q_stride, -1, self.head_dim)  # [B, h, W, q, T/q, d]
             q = q.amax(dim=3)  # [B, h, W, T/q, d]
-        x = F.scaled_dot_product_attention(q, k, v)  # [B, h, W, T/q, d]
+        # SDPA's fused CPU kernel takes 4-d inputs only (5-d ones fall back to the unfused math path):
+        # fold heads and windows into one batch of independent attention problems.
+        q, k, v = (t.reshape(B, self.heads * windows, -1, self.head_dim) for t in (q, k, v))  # [B, h*W, T, d]
+        x = F.scaled_dot_product_attention(q, k, v)  # [B, h*W, T/q, d]
+        x = x.view(B, self.heads, windows, -1, self.head_dim)  # [B, h, W, T/q, d]
         return x.transpose(1, 3).reshape(B, -1, self.dim_out)  # [B, T/q * W, h * d]
 
     def _global_attention(self, x: torch.Tensor) -> torch.Tensor:
         B, N, _ = x.shape
         qkv = self.qkv(x).reshape(B, N, 3, self.heads, self.head_dim)  # [B, N, 3, h, d]
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each [B, h, N, d]
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each [B, h, N, d], strided views: SDPA reads them
         if self.q_stride > 1:
             q = q.view(B, self.heads, self.q_stride, -1, self.head_dim).amax(dim=2)  # [B, h, N/q, d]
-        # Contiguous inputs let SDPA pick its fused kernels instead of the math fallback.
-        x = F.scaled_dot_product_attention(q.contiguous(), k.contiguous(), v.contiguous())
+        x = F.scaled_dot_product_attention(q, k, v)  # [B, h, N/q, d]
         return x.transpose(1, 2).reshape(B, -1, self.dim_out)  # [B, N/q, h * d]
 
 
