@@ -84,6 +84,15 @@ def export_blueprint(
     return py_path
 
 
+def pick_from_run(run: str | None, runs_dir: PathLike | None, pick: str = "proxy") -> tuple[Path, dict, Any]:
+    """(run folder, pareto.json header, the Pareto entry `pick` selects) of run `run` (latest when None)."""
+    run_dir = resolve_run(run, runs_dir)
+    header, entries = load_pareto(run_dir)
+    if not entries:
+        raise GasError(f"run {run_dir.name} has an empty Pareto set: no feasible trial finished yet")
+    return run_dir, header, pick_entry(entries, header, pick)
+
+
 def export_best(
     run: str | None = None,
     runs_dir: PathLike | None = None,
@@ -93,11 +102,7 @@ def export_best(
     force: bool = False,
 ) -> Path:
     """Export the Pareto entry `pick` selects from run `run` (the latest run when None)."""
-    run_dir = resolve_run(run, runs_dir)
-    header, entries = load_pareto(run_dir)
-    if not entries:
-        raise GasError(f"run {run_dir.name} has an empty Pareto set: no feasible trial finished yet")
-    entry = pick_entry(entries, header, pick)
+    run_dir, header, entry = pick_from_run(run, runs_dir, pick)
     name = name if name is not None else f"turbovit_{entry.blueprint.arch_id}"
     command = ["gas", "export", "best", "--run", run_dir.name, "--pick", str(pick), "--name", name]
     metadata = {

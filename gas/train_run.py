@@ -113,14 +113,11 @@ def _from_file(path: str | Path, space: str | None) -> tuple[str, Blueprint, Any
 
 
 def _best_of_run(run: str | None, runs_dir: str | os.PathLike | None) -> tuple[str, Blueprint, Any]:
-    from gas.codegen import pick_entry
-    from gas.runs import load_pareto, resolve_run, run_space
+    """The entry `gas export best` would export (the best proxy within the budgets)."""
+    from gas.export import pick_from_run
+    from gas.runs import run_space
 
-    run_dir = resolve_run(run, runs_dir)
-    header, entries = load_pareto(run_dir)
-    if not entries:
-        raise GasError(f"run {run_dir.name} has no feasible trial to train yet")
-    entry = pick_entry(entries, header, "proxy")
+    run_dir, _, entry = pick_from_run(run, runs_dir)
     return f"{run_dir.name}-best", entry.blueprint, run_space(run_dir)
 
 
@@ -181,7 +178,7 @@ def _run_epochs(space, blueprint, dataset, recipe, config, out_dir, state, threa
                           seed=config["seed"], device=config["device"])
         if state is not None:
             trainer.load_state_dict(state)
-        started = time.perf_counter()
+        started, epochs_at_start = time.perf_counter(), trainer.epochs_done
         while not trainer.finished:
             record = trainer.train_epoch()
             _save_atomically(lambda path: torch.save(trainer.state_dict(), path), out_dir / CHECKPOINT_FILE)
@@ -190,7 +187,8 @@ def _run_epochs(space, blueprint, dataset, recipe, config, out_dir, state, threa
                 print(_progress_line(trainer, record, started, state), file=sys.stderr, flush=True)
     if not trainer.history:
         raise GasError(f"{out_dir}: the checkpoint has no finished epoch")
-    write_json(out_dir / METRICS_FILE, _metrics(config, trainer.history))
+    if trainer.epochs_done == epochs_at_start:  # nothing left to train: metrics.json from the checkpoint
+        write_json(out_dir / METRICS_FILE, _metrics(config, trainer.history))
     return TrainRun(out_dir, blueprint, trainer.history)
 
 
