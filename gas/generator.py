@@ -37,7 +37,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from evaluators.latency_model import LatencyModel
 from gas_kernel.blueprint import Blueprint
-from gas_kernel.budget import Budgets
+from gas_kernel.budget import BUDGET_METRICS, Budgets
 from gas_kernel.cost import Cost
 from gas_kernel.errors import GasError
 from gas_kernel.objectives import Objectives
@@ -47,7 +47,8 @@ __all__ = ["SAMPLERS", "Generator", "Proposal", "Status", "make_sampler"]
 
 SAMPLERS = ("tpe", "nsga2", "random")
 MAX_PROPOSALS_PER_ASK = 2000
-LATENCY_BUDGET, LATENCY_METRIC = "latency", "latency_ms"  # the batch-1 latency budget and its metric
+LATENCY_BUDGET = "latency"  # the batch-1 latency budget, the one the latency model predicts
+LATENCY_METRIC = BUDGET_METRICS[LATENCY_BUDGET][0]
 
 
 class Status:
