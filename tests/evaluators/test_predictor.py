@@ -193,7 +193,7 @@ def test_shipped_predictor_scores_a_reference_blueprint_near_its_trained_accurac
     if len({r["arch_id"] for r in records}) < 4:
         pytest.skip("the trained reference set is not checked in yet (fewer than 4 blueprints)")
     record = records[0]
-    blueprint = gas.Blueprint.model_validate(record["blueprint"])
+    blueprint = gas.get_space("hiera").parse(record["blueprint"])
     finals = [r["final_val_top1"] for r in records]
     own = np.mean([r["final_val_top1"] for r in records if r["arch_id"] == record["arch_id"]])
     scores = get_evaluator("predictor").evaluate(_build(blueprint), blueprint, EvalContext())
