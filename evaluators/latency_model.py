@@ -73,10 +73,10 @@ class LatencyModel:
         """Out-of-sample relative error: the `quantile` of |loo prediction / measured - 1|."""
         return self._fitted()[1]
 
-    def excess(self, features: Mapping[str, float], limit_ms: float) -> float:
-        """How far the prediction is over `limit_ms` beyond the model's own error, as a fraction of
-        the limit (> 0: confidently over budget; <= 0: could be within it, so measure it)."""
-        return self.predict(features) / (limit_ms * (1.0 + self.error)) - 1.0
+    def excess(self, predicted_ms: float, limit_ms: float) -> float:
+        """How far a prediction (`predict`) is over `limit_ms` beyond the model's own error, as a
+        fraction of the limit (> 0: confidently over budget; <= 0: could be within it, so measure it)."""
+        return predicted_ms / (limit_ms * (1.0 + self.error)) - 1.0
 
     # ---- fitting ------------------------------------------------------------------------------
     def _fitted(self) -> tuple[np.ndarray, float]:

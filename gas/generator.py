@@ -215,9 +215,9 @@ class Generator:
         """`latency_predicted` > 0 when the latency model is confident the proposal is over budget."""
         if self._latency is None or not self._latency.ready:
             return {}
-        features = self.space.cost_features(blueprint)
-        trial.set_user_attr("latency_predicted_ms", round(self._latency.predict(features), 4))
-        excess = self._latency.excess(features, self.budgets.limits[LATENCY_BUDGET])
+        predicted = self._latency.predict(self.space.cost_features(blueprint))
+        trial.set_user_attr("latency_predicted_ms", round(predicted, 4))
+        excess = self._latency.excess(predicted, self.budgets.limits[LATENCY_BUDGET])
         return {"latency_predicted": excess} if excess > 0 else {}
 
     def _learn_latency(self, blueprint: Blueprint, metrics: Mapping[str, float]) -> None:
@@ -289,7 +289,7 @@ class Generator:
                 self._requeue(trial)
             elif status in Status.EVALUATIONS and trial.user_attrs.get("arch_id"):
                 self._cache[trial.user_attrs["arch_id"]] = trial
-                if "blueprint" in trial.user_attrs:
+                if self._latency is not None and "blueprint" in trial.user_attrs:
                     self._learn_latency(self.space.parse(trial.user_attrs["blueprint"]), trial.user_attrs.get("metrics", {}))
 
     def _requeue(self, trial: optuna.Trial | FrozenTrial) -> None:

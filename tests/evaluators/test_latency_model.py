@@ -90,9 +90,9 @@ def test_excess_is_positive_only_beyond_the_models_own_error():
         model.add(f, true_latency(f) * (1 + rng.choice([-0.05, 0.05])))
     f = features(rng)
     predicted, error = model.predict(f), model.error
-    assert model.excess(f, predicted / 2) > 0  # twice the budget: skip it
-    assert model.excess(f, predicted * (1 - error / 2)) <= 0  # over, but within the error: measure it
-    assert model.excess(f, predicted / (1 + error)) == pytest.approx(0.0, abs=1e-12)
+    assert model.excess(predicted, predicted / 2) > 0  # twice the budget: skip it
+    assert model.excess(predicted, predicted * (1 - error / 2)) <= 0  # over, but within the error: measure it
+    assert model.excess(predicted, predicted / (1 + error)) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_quantile_is_checked():
