@@ -13,9 +13,10 @@ learns from it and nothing wasteful is sent to Ray:
   at the largest) are told PRUNED with `trial.set_constraint(...)` values > 0, which TPE and
   NSGA-II treat as infeasible;
 * with a latency budget, a latency model (`evaluators.latency_model`) learns from every measured
-  latency of the search and rejects, unbuilt, a proposal predicted over the budget by more than
-  the model's own held-out error (constraint `latency_predicted`); what is built is still timed,
-  and the measurement still decides;
+  latency of the search; once it is ready, the width is placed among those predicted within the
+  latency budget (steering proposals under it), and a proposal still predicted over the budget by
+  more than the model's own held-out error is rejected unbuilt (constraint `latency_predicted`);
+  what is built is still timed, and the measurement still decides;
 * duplicates (an arch_id already evaluated, or being evaluated) are answered from the cache, which
   is rebuilt from the storage on resume; trials left RUNNING by a dead driver become FAIL and their
   parameters are enqueued again, so no completed trial is lost or re-run.
@@ -233,7 +234,19 @@ class Generator:
         feasible = [w for w, use in usage if use <= 1.0]
         in_band = [w for w, use in usage if self.band <= use <= 1.0]
         choices = in_band or feasible[-1:] or widths[:1]  # out of the band: recorded as infeasible
+        choices = self._under_latency(structure, choices)
         return choices[min(int(frac * len(choices)), len(choices) - 1)]
+
+    def _under_latency(self, structure: Any, widths: list[int]) -> list[int]:
+        """The widths predicted within the latency budget, so the proposal is steered under it
+        before it is built instead of only being rejected after (the smallest width when none is
+        predicted within: `_predicted_violations` then decides; all of them while no model is ready)."""
+        if self._latency is None or not self._latency.ready:
+            return widths
+        limit = self.budgets.limits[LATENCY_BUDGET]
+        under = [w for w in widths
+                 if self._latency.predict(self.space.cost_features(self.space.with_width(structure, w))) <= limit]
+        return under or widths[:1]
 
     def _describe(self, trial: optuna.Trial, blueprint: Blueprint, cost: Cost) -> None:
         trial.set_user_attr("arch_id", blueprint.arch_id)

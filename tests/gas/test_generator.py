@@ -196,6 +196,31 @@ def test_latency_model_skips_proposals_it_knows_are_over_the_latency_budget():
         assert trial.user_attrs["latency_predicted_ms"] > limit
 
 
+def test_once_the_latency_model_is_ready_the_width_is_steered_under_the_latency_budget():
+    space = get_space("hiera", img_size=32, num_classes=10)
+    objectives = Objectives(("proxy",), proxy_key="score")
+    study = optuna.create_study(directions=objectives.directions, sampler=make_sampler("random", seed=0))
+    generator = Generator(space=space, budgets=Budgets({**BUDGET, "latency": 1e9}), objectives=objectives,
+                          study=study, band=BAND)
+    for _ in range(15):
+        proposal = generator.ask()
+        generator.tell(proposal, {**fake_score(proposal), "latency_ms": fake_latency_ms(space, proposal.blueprint)})
+    widths = space.width_choices()
+
+    def band_widths(structure):
+        return [w for w in widths if BAND <= generator.budgets.usage(space.cost(space.with_width(structure, w))) <= 1]
+
+    structure = next(s for s in (space.sample_structure(study.ask()) for _ in range(200)) if len(band_widths(s)) >= 3)
+    in_band = band_widths(structure)
+    latency = {w: fake_latency_ms(space, space.with_width(structure, w)) for w in in_band}
+    limit = (latency[in_band[0]] + latency[in_band[-1]]) / 2  # the widest in-band widths are over it
+    generator.budgets = Budgets({**BUDGET, "latency": limit})
+    placed = generator._place_width(structure, widths, frac=1.0)  # unsteered: the widest in the band
+    assert latency[in_band[-1]] > limit
+    assert placed in in_band and latency[placed] <= limit
+    assert placed == max(w for w in in_band if latency[w] <= limit)
+
+
 def test_latency_model_is_rebuilt_from_the_storage_on_resume(tmp_path):
     storage = open_storage(f"sqlite:///{tmp_path / 'study.db'}")
     space = get_space("hiera", img_size=32, num_classes=10)
