@@ -35,6 +35,7 @@ from ground_truth import JSONL as REFERENCE_JSONL
 from ground_truth import SPACE_OPTIONS, jobs
 from ground_truth_report import summarize
 
+from evaluators.jsonl import read_jsonl
 from evaluators.predictor import (
     candidate_features,
     cross_validate,
@@ -45,7 +46,6 @@ from evaluators.predictor.reference import (
     FIRST_EPOCH,
     REFERENCE_DATA,
     load_reference_table,
-    read_jsonl,
 )
 from evaluators.predictor.signals import NOISE, SignalProtocol, measure_signals
 from evaluators.predictor.validation import per_group
@@ -65,7 +65,7 @@ def measure_features(protocol: SignalProtocol) -> None:
     import gas
 
     space = gas.get_space("hiera", **SPACE_OPTIONS)
-    cached = {(line["arch_id"], line["data"]) for line in read_jsonl(FEATURES, "feature cache")} \
+    cached = {(line["arch_id"], line["data"]) for line in read_jsonl(FEATURES, "feature cache", "")} \
         if FEATURES.is_file() else set()
     blueprints = list({job["blueprint"].arch_id: job["blueprint"] for job in jobs()}.values())  # training order
     for index, blueprint in enumerate(blueprints):
@@ -89,7 +89,7 @@ MIN_BLUEPRINTS = 10  # grouped 5-fold CV below this leaves folds of one or two b
 
 def hiera_section(reference: Path, protocol: SignalProtocol, folds: int) -> dict[str, Any]:
     """Grouped CV of the predictor and the tau of every single signal, for both kinds of proxy batch."""
-    records = read_jsonl(reference, "reference set") if reference.is_file() else []
+    records = read_jsonl(reference, "reference set", "") if reference.is_file() else []
     blueprints = len({r["arch_id"] for r in records})
     shown = reference.resolve().relative_to(HERE.parent) if reference.resolve().is_relative_to(HERE.parent) else reference
     section: dict[str, Any] = {"reference": str(shown), "trainings": len(records), "blueprints": blueprints,

@@ -19,7 +19,6 @@ cost per candidate. The seed-to-seed tau is the ceiling row.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ import numpy as np
 
 from evaluators.base import EvaluationError
 from evaluators.data import load_data, random_batch
+from evaluators.jsonl import read_jsonl
 from evaluators.proxies import BASELINES, list_proxies, proxy_score
 from evaluators.ranking import kendall_with_interval
 from evaluators.recipes import get_recipe
@@ -69,13 +69,7 @@ class ReferenceEntry:
 
 def load_reference(path: str | Path, space: Any) -> list[ReferenceEntry]:
     """The reference set in `path` (ground_truth.jsonl), one entry per blueprint of `space`, in file order."""
-    path = Path(path)
-    if not path.is_file():
-        raise GasError(f"reference set {path} does not exist; `python benchmarks/ground_truth.py` trains it")
-    try:
-        records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    except json.JSONDecodeError as error:
-        raise GasError(f"{path} is not JSON lines ({error})") from None
+    records = read_jsonl(path, "reference set", "`python benchmarks/ground_truth.py` trains it")
     by_arch: dict[str, list[dict[str, Any]]] = {}
     for record in records:
         by_arch.setdefault(record["arch_id"], []).append(record)

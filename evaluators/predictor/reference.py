@@ -9,22 +9,24 @@ so fitting takes a second, not a proxy pass over every reference network.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evaluators.jsonl import read_jsonl
 from evaluators.predictor.features import candidate_features
 from evaluators.predictor.signals import SignalProtocol
 from gas_kernel.errors import GasError
 
 __all__ = ["FEATURES_FILE", "REFERENCE_DATA", "REFERENCE_FILE", "ReferenceTable", "load_reference_table",
-           "read_jsonl", "shipped_results"]
+           "shipped_results"]
 
 REFERENCE_FILE, FEATURES_FILE = "ground_truth.jsonl", "ground_truth_features.jsonl"
 REFERENCE_DATA = "fashion-mnist"  # what the reference set was trained on: its signals with data use it
 FIRST_EPOCH = "epoch1_top1"
+INSTALL_HINT = ("a gas installed without its benchmarks/results folder: run from a gas checkout, "
+                "or pass the file to the predictor")
 
 
 @dataclass(frozen=True)
@@ -42,25 +44,14 @@ def shipped_results() -> Path:
     return Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 
 
-def read_jsonl(path: Path, what: str) -> list[dict[str, Any]]:
-    """The JSON lines of `path`; GasError naming `what` is missing or corrupt."""
-    if not path.is_file():
-        raise GasError(f"the predictor's {what} {path} is missing (a gas installed without its benchmarks/results "
-                       "folder): run from a gas checkout, or pass the file to the predictor")
-    try:
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    except (OSError, json.JSONDecodeError) as error:
-        raise GasError(f"the predictor's {what} {path} is unreadable: {error}") from None
-
-
 def load_reference_table(reference: Path, features: Path, data: str, protocol: SignalProtocol,
                          first_epoch: bool = False) -> ReferenceTable:
     """One row per reference training: blueprint encoding + its blueprint's cached signals on `data`.
 
     `first_epoch` adds each training's first-epoch val top-1 as the signal `epoch1_top1`.
     """
-    records = read_jsonl(reference, "reference set")
-    signals = _cached_signals(read_jsonl(features, "feature cache"), data, protocol)
+    records = read_jsonl(reference, "the predictor's reference set", INSTALL_HINT)
+    signals = _cached_signals(read_jsonl(features, "the predictor's feature cache", INSTALL_HINT), data, protocol)
     missing = sorted({r["arch_id"] for r in records} - set(signals))
     if missing:
         raise GasError(f"the feature cache {features} lacks {len(missing)} reference blueprints on {data} "

@@ -12,6 +12,7 @@ import torch
 
 import gas
 from evaluators import EvalContext, Tier, get_evaluator
+from evaluators.jsonl import read_jsonl
 from evaluators.predictor import (
     AccuracyPredictor,
     PredictorEvaluator,
@@ -23,7 +24,7 @@ from evaluators.predictor import (
     grouped_folds,
     measure_signals,
 )
-from evaluators.predictor.reference import REFERENCE_FILE, read_jsonl, shipped_results
+from evaluators.predictor.reference import INSTALL_HINT, REFERENCE_FILE, shipped_results
 from evaluators.predictor.signals import NOISE
 from gas_kernel.errors import GasError
 from search_spaces.hiera import HieraBlueprint, StageSpec
@@ -165,7 +166,7 @@ def test_evaluator_learns_trained_candidates_and_refuses_an_unknown_input_kind(r
 def test_missing_reference_or_uncached_blueprints_are_gas_errors(reference_files, tmp_path):
     blueprint = _tiny(12)
     missing = PredictorEvaluator(tmp_path / "none.jsonl", reference_files[1], protocol=TINY_PROTOCOL)
-    with pytest.raises(GasError, match="reference set .*none.jsonl is missing"):
+    with pytest.raises(GasError, match="reference set .*none.jsonl does not exist; a gas installed without"):
         missing.evaluate(_build(blueprint), blueprint, EvalContext())
     empty_cache = tmp_path / "features.jsonl"
     empty_cache.write_text("")
@@ -189,7 +190,7 @@ def test_shipped_predictor_scores_a_reference_blueprint_near_its_trained_accurac
     than half the set's range: a signal measured differently here than for the cache would not.
     """
     path = shipped_results() / REFERENCE_FILE
-    records = read_jsonl(path, "reference set") if path.is_file() else []
+    records = read_jsonl(path, "reference set", INSTALL_HINT) if path.is_file() else []
     if len({r["arch_id"] for r in records}) < 4:
         pytest.skip("the trained reference set is not checked in yet (fewer than 4 blueprints)")
     record = records[0]
