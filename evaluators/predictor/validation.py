@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -17,7 +18,15 @@ from evaluators.predictor.forest import AccuracyPredictor
 from evaluators.ranking import kendall_with_interval
 from gas_kernel.errors import GasError
 
-__all__ = ["OutOfSample", "cross_validate", "grouped_folds", "per_group"]
+__all__ = ["OutOfSample", "Regressor", "cross_validate", "grouped_folds", "per_group"]
+
+
+class Regressor(Protocol):
+    """What cross-validation needs of a predictor: AccuracyPredictor, or any regressor adapted to it."""
+
+    def fit(self, rows: Sequence[Mapping[str, float]], targets: Sequence[float]) -> Regressor: ...
+
+    def predict(self, rows: Sequence[Mapping[str, float]]) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 @dataclass(frozen=True)
@@ -46,9 +55,9 @@ def grouped_folds(groups: Sequence[str], folds: int, seed: int = 0) -> list[np.n
 
 def cross_validate(rows: Sequence[Mapping[str, float]], targets: Sequence[float], groups: Sequence[str], *,
                    folds: int = 5, seed: int = 0, resamples: int = 2000,
-                   make: Callable[[], AccuracyPredictor] = AccuracyPredictor) -> OutOfSample:
-    """Out-of-sample predictions by grouped k-fold (`make()` gives a fresh predictor per fold), and
-    their per-group tau with a `resamples`-fold bootstrap interval."""
+                   make: Callable[[], Regressor] = AccuracyPredictor) -> OutOfSample:
+    """Out-of-sample predictions by grouped k-fold (`make()` gives a fresh, unfitted regressor per
+    fold), and their per-group tau with a `resamples`-fold bootstrap interval."""
     if not len(rows) == len(targets) == len(groups):
         raise ValueError(f"{len(rows)} rows, {len(targets)} targets and {len(groups)} groups must match")
     mean, std = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
