@@ -40,6 +40,7 @@ RECIPE, TRAIN_IMAGES, EPOCHS = "reference", 10_000, 30
 WIDE_RANGE_MACS, WIDE_BINS, WIDE_PER_BIN = (0.3e6, 5e6), 8, 4
 BAND_MACS, BAND_SIZE = (1.5e6, 2.5e6), 16
 REPEATS_PER_SLICE, REPEAT_SEED = 8, 1
+WORK = "~/.cache/gas/ground_truth"  # checkpoints of every training (both seeds); a rerun resumes from them
 BAND_FIRST_SEED = 1_000_000  # the band slice draws from seeds the wide slice never reaches
 
 
@@ -100,26 +101,33 @@ def jobs() -> list[dict[str, Any]]:
     return order
 
 
-def done_keys() -> set[tuple[str, int]]:
-    if not JSONL.is_file():
+def done_keys(jsonl: Path = JSONL) -> set[tuple[str, int]]:
+    """(arch_id, seed) of every training already in `jsonl`."""
+    if not jsonl.is_file():
         return set()
-    return {(r["arch_id"], r["seed"]) for r in map(json.loads, JSONL.read_text().splitlines())}
+    return {(r["arch_id"], r["seed"]) for r in map(json.loads, jsonl.read_text().splitlines())}
 
 
 def train_one(job: dict[str, Any], work: str, device: str, nice: int) -> dict[str, Any]:
-    """One reference training (runs inside a Ray task); resumes from `work` when it was interrupted."""
+    """One reference-recipe training (runs inside a Ray task); resumes from `work` when it was interrupted.
+
+    `job`: blueprint, seed, slice (a label), and optionally epochs / train_images (default: the
+    reference set's). The record keeps every epoch and `val_hits`, which test images the final
+    weights classify right (packed bits, base64), so two models can be compared image by image.
+    """
     import gas
     from evaluators.machine import describe_machine
     from gas.train_run import train
 
     if nice:
         os.nice(nice)
-    blueprint = job["blueprint"]
-    out = Path(work) / f"{blueprint.arch_id}-s{job['seed']}"
-    result = train(str(_blueprint_file(out, blueprint)), DATA, recipe=RECIPE, epochs=EPOCHS, seed=job["seed"],
+    blueprint, epochs, images = job["blueprint"], job.get("epochs", EPOCHS), job.get("train_images", TRAIN_IMAGES)
+    out = Path(work) / f"{blueprint.arch_id}-s{job['seed']}{_schedule_tag(epochs, images)}"
+    result = train(str(_blueprint_file(out, blueprint)), DATA, recipe=RECIPE, epochs=epochs, seed=job["seed"],
                    device=device, threads=1, out=out, resume=(out / "config.json").exists(),
-                   recipe_overrides={"train_images": TRAIN_IMAGES}, progress=False)
-    cost = gas.get_space("hiera", **SPACE_OPTIONS).cost(blueprint)
+                   recipe_overrides={"train_images": images}, progress=False)
+    space = gas.get_space("hiera", **SPACE_OPTIONS)
+    cost = space.cost(blueprint)
     config = json.loads((out / "config.json").read_text())
     return {"arch_id": blueprint.arch_id, "seed": job["seed"], "slice": job["slice"],
             "blueprint": blueprint.model_dump(mode="json"), "describe": blueprint.describe(),
@@ -127,8 +135,39 @@ def train_one(job: dict[str, Any], work: str, device: str, nice: int) -> dict[st
             "final_val_top5": result.final["val_top5"],
             "val_top1": [h["val_top1"] for h in result.history], "train_loss": [h["train_loss"] for h in result.history],
             "epoch_s": [h["epoch_s"] for h in result.history], "train_s": sum(h["epoch_s"] for h in result.history),
-            "dataset": config["data"], "train_images": TRAIN_IMAGES, "recipe": config["recipe"], "epochs": EPOCHS,
-            "device": device, "machine": describe_machine(device)}
+            "dataset": config["data"], "train_images": images, "recipe": config["recipe"], "epochs": epochs,
+            "device": device, "machine": describe_machine(device), **_val_hits(space, blueprint, out)}
+
+
+def _schedule_tag(epochs: int, images: int) -> str:
+    """The checkpoint folder's suffix for a schedule other than the reference set's (none for it)."""
+    return "" if (epochs, images) == (EPOCHS, TRAIN_IMAGES) else f"-e{epochs}-n{images}"
+
+
+def _val_hits(space: Any, blueprint: Any, out: Path) -> dict[str, Any]:
+    """`val_hits`: base64 of the packed bits "test image i is classified right by the final weights
+    in `out`", and `val_images`, how many bits."""
+    import base64
+
+    import numpy as np
+    import torch
+
+    from evaluators.data import load_data
+    from evaluators.training import top1_hits
+
+    model = space.build(blueprint)
+    model.load_state_dict(torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=False)["model"])
+    hits = top1_hits(model, load_data(DATA)).numpy()  # [test images] bool
+    return {"val_hits": base64.b64encode(np.packbits(hits)).decode(), "val_images": int(hits.size)}
+
+
+def unpack_hits(encoded: str, images: int) -> Any:
+    """The bool array [images] that `_val_hits` packed."""
+    import base64
+
+    import numpy as np
+
+    return np.unpackbits(np.frombuffer(base64.b64decode(encoded), dtype=np.uint8))[:images].astype(bool)
 
 
 def _blueprint_file(out: Path, blueprint: Any) -> Path:
@@ -138,16 +177,13 @@ def _blueprint_file(out: Path, blueprint: Any) -> Path:
     return path
 
 
-def run_missing(args: argparse.Namespace) -> None:
-    """Train every job not yet in the JSONL through Ray tasks, appending each as it finishes."""
+def run_jobs(pending: list[dict[str, Any]], jsonl: Path, args: argparse.Namespace) -> None:
+    """Train `pending` jobs through Ray tasks of gas's Ray session (`args`: address, concurrency,
+    gpus_per_job, work, device, nice), appending each record to `jsonl` as it finishes."""
     import ray
 
     from gas.tune import ray_session
 
-    pending = [job for job in jobs() if (job["blueprint"].arch_id, job["seed"]) not in done_keys()]
-    if args.limit:
-        pending = pending[: args.limit]
-    print(f"{len(pending)} reference trainings to run ({len(done_keys())} done)", flush=True)
     with ray_session(args.address) as session:
         task = ray.remote(num_cpus=1, num_gpus=args.gpus_per_job, max_retries=1)(train_one)
         width = args.concurrency or max(1, int(session.cpus))
@@ -164,24 +200,28 @@ def run_missing(args: argparse.Namespace) -> None:
                 print(f"FAILED {job['blueprint'].arch_id} seed {job['seed']}: {str(error).splitlines()[-1][:200]}",
                       flush=True)
                 continue
-            RESULTS.mkdir(exist_ok=True)
-            with JSONL.open("a") as handle:
+            jsonl.parent.mkdir(parents=True, exist_ok=True)
+            with jsonl.open("a") as handle:
                 handle.write(json.dumps(record, sort_keys=True) + "\n")
             print(f"done {record['arch_id']} s{record['seed']} ({record['slice']}, {record['macs'] / 1e6:.2f} MMACs): "
                   f"val top-1 {100 * record['final_val_top1']:.2f}% in {record['train_s'] / 60:.1f} min", flush=True)
+
+
+def add_runner_options(parser: argparse.ArgumentParser, work: str) -> None:
+    """The options of `run_jobs` (shared by every benchmark that trains with it)."""
+    parser.add_argument("--work", default=str(Path(work).expanduser()), help="checkpoint folder (resumes from it)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--address", help="Ray cluster address (default: gas's embedded Ray)")
+    parser.add_argument("--concurrency", type=int, help="jobs at once (default: the Ray cluster's CPUs)")
+    parser.add_argument("--gpus-per-job", type=float, default=0.0)
+    parser.add_argument("--nice", type=int, default=0, help="lower the training processes' priority by this")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--report", action="store_true", help="only write the report from the results so far")
     parser.add_argument("--list", action="store_true", help="print the jobs and their state, train nothing")
-    parser.add_argument("--work", default=str(Path("~/.cache/gas/ground_truth").expanduser()),
-                        help="checkpoint folder (resumes from it)")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--address", help="Ray cluster address (default: gas's embedded Ray)")
-    parser.add_argument("--concurrency", type=int, help="jobs at once (default: the Ray cluster's CPUs)")
-    parser.add_argument("--gpus-per-job", type=float, default=0.0)
-    parser.add_argument("--nice", type=int, default=0, help="lower the training processes' priority by this")
+    add_runner_options(parser, WORK)
     parser.add_argument("--limit", type=int, default=0, help="run at most this many jobs, then stop")
     args = parser.parse_args()
     if args.list:
@@ -191,7 +231,9 @@ def main() -> None:
             print(f"{state}  {job['slice']:<4} s{job['seed']}  {job['blueprint'].arch_id}  {job['blueprint'].describe()}")
         return
     if not args.report:
-        run_missing(args)
+        pending = [job for job in jobs() if (job["blueprint"].arch_id, job["seed"]) not in done_keys()]
+        print(f"{len(pending)} reference trainings to run ({len(done_keys())} done)", flush=True)
+        run_jobs(pending[: args.limit] if args.limit else pending, JSONL, args)
     from ground_truth_report import write_report
 
     write_report(JSONL, RESULTS)

@@ -21,7 +21,7 @@ import numpy as np
 
 from evaluators.ranking import kendall_with_interval
 
-__all__ = ["summarize", "write_report"]
+__all__ = ["markdown_cell", "summarize", "write_report"]
 
 
 def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -101,10 +101,15 @@ def _markdown(summary: dict[str, Any], records: list[dict[str, Any]]) -> str:
             "1 thread per training."), ""]
     table = tabulate(rows, headers=["figure", "value", "goal"], tablefmt="github")
     listing = tabulate(
-        [(r["slice"], r["seed"], r["arch_id"], r["describe"], f"{r['macs'] / 1e6:.2f}", f"{r['params'] / 1e3:.0f}",
+        [(r["slice"], r["seed"], r["arch_id"], markdown_cell(r["describe"]), f"{r['macs'] / 1e6:.2f}", f"{r['params'] / 1e3:.0f}",
           _pct(r["final_val_top1"])) for r in sorted(records, key=lambda r: -r["final_val_top1"])],
         headers=["slice", "seed", "arch_id", "blueprint", "MMACs", "params (K)", "val top-1 (%)"], tablefmt="github")
     return "\n".join(head + [table, "", "## Every training", "", listing, ""])
+
+
+def markdown_cell(text: str) -> str:
+    """`text` safe inside a GitHub table cell (a blueprint's description separates stages with |)."""
+    return text.replace("|", "\\|")
 
 
 def _plot(records: list[dict[str, Any]], path: Path) -> None:

@@ -33,7 +33,7 @@ from evaluators.threads import thread_count
 from gas_kernel.blueprint import Blueprint
 from gas_kernel.errors import GasError
 
-__all__ = ["TrainConfig", "TrainResult", "Trainer", "build_model", "check_blueprint_fits", "evaluate_top1",
+__all__ = ["TrainConfig", "TrainResult", "Trainer", "build_model", "check_blueprint_fits", "evaluate_top1", "top1_hits",
            "train_and_evaluate"]
 
 
@@ -193,6 +193,19 @@ def evaluate_top1(model: nn.Module, dataset: ImageData, device: str = "cpu", bat
     """Top-1 accuracy on the validation split, in eval mode without gradients."""
     recipe = TrainConfig(eval_batch_size=batch_size, amp=False)
     return _accuracy(model.to(device), dataset, dataset.normalize, device, recipe)[0]
+
+
+def top1_hits(model: nn.Module, dataset: ImageData, device: str = "cpu", batch_size: int = 512) -> torch.Tensor:
+    """Whether each validation image's top-1 class is right, [val images] bool, in eval mode: what a
+    paired comparison of two models on the same images needs (its mean is `evaluate_top1`)."""
+    was_training, hits = model.training, []
+    model.to(device).eval()
+    with torch.inference_mode():
+        for x, y in zip(dataset.val_x.split(batch_size), dataset.val_y.split(batch_size)):
+            top = model(dataset.normalize(x.to(device))).topk(1, dim=1).indices[:, 0].cpu()  # [B]
+            hits.append(top == y)
+    model.train(was_training)
+    return torch.cat(hits)
 
 
 def _accuracy(model: nn.Module, dataset: ImageData, normalize: Callable, device: str,

@@ -152,3 +152,25 @@ def _small_batches():
 def _untimed(record: dict) -> dict:
     """A history record without its wall-clock fields (the only ones that may differ between runs)."""
     return {k: v for k, v in record.items() if not k.endswith("_s")}
+
+
+class _AlwaysClass(torch.nn.Module):
+    """Logits that pick class `label` for every image."""
+
+    def __init__(self, label: int, classes: int = 3):
+        super().__init__()
+        self.logits = torch.nn.functional.one_hot(torch.tensor(label), classes).float()
+
+    def forward(self, x):
+        return self.logits.expand(x.shape[0], -1)
+
+
+def test_top1_hits_mark_each_right_image_and_average_to_top1(image_folder):
+    from evaluators.training import evaluate_top1, top1_hits
+
+    data = load_image_folder(image_folder)
+    for label in range(3):
+        hits = top1_hits(_AlwaysClass(label), data, batch_size=4)  # 9 images in batches of 4, 4, 1
+        assert hits.dtype == torch.bool and torch.equal(hits, data.val_y == label)
+    model = HIERA.build(_tiny_blueprint())
+    assert top1_hits(model, data).float().mean().item() == pytest.approx(evaluate_top1(model, data))

@@ -1,0 +1,278 @@
+"""Search quality in trained accuracy: gas's winner against simpler ways of choosing, all trained to a plateau.
+
+    python benchmarks/search_accuracy.py                  # search, train the winners, report (resumable)
+    python benchmarks/search_accuracy.py --report         # only rewrite the report from the results so far
+    python benchmarks/search_accuracy.py --budgets flops=1M --trials 4 --seeds 0 --epochs 1 \
+        --train-images 300 --results /tmp/sa --work /tmp/sa-work          # a smoke run, minutes
+
+For each analytic budget, on the reference set's data (Fashion-MNIST, 32 px, 1 channel, 10 classes),
+four ways of choosing one blueprint, the first two with the same number of evaluations:
+
+    gas            `gas search` with the default signal (evaluators.DEFAULT_PROXY): TPE + budget-aware width
+    optuna-random  Optuna's RandomSampler over the space's own dimensions, the same signal and evaluations
+    random         one random feasible blueprint (seeded): a random structure at a random width placed in
+                   the budget band by gas's generator, no signal at all
+    hiera-t        Hiera-T's stage ratios (depths 1-2-7-2, width and heads doubling from one head, mask unit
+                   attention in the first two stages, MLP ratio 4, patch stride 4), depth and width scaled
+                   to the largest MACs within the budget
+
+Each winner is trained with the reference recipe (30 epochs on the reference set's fixed 10k-image
+subset, the full 10k test set) with three seeds, through `ground_truth.run_jobs` and its checkpoint
+folder: a blueprint the reference set already trained with a seed is not trained again, and an
+interrupted run resumes. Differences are paired on the same test images: per image, the share of a
+method's seeds that classify it right; the difference of two methods is the mean over images, and
+its 95% interval a bootstrap that resamples the test images and each method's seeds.
+
+State: `search_accuracy_winners.json` (the searches run once; their winners and wall times) and
+`search_accuracy.jsonl` (one line per training). Report: `search_accuracy.{md,json}`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tabulate import tabulate
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from ground_truth import (  # a sibling benchmark script, importable through the path above
+    DATA,
+    EPOCHS,
+    SPACE_OPTIONS,
+    TRAIN_IMAGES,
+    WORK,
+    add_runner_options,
+    run_jobs,
+    unpack_hits,
+)
+from ground_truth_report import markdown_cell
+
+METHODS = ("gas", "optuna-random", "random", "hiera-t")
+HIERA_T = {"depths": (1, 2, 7, 2), "dim_mul": 2.0, "mlp_ratio": 4.0, "mask_unit_stages": 2,
+           "patch_stride": 4, "mask_unit_size": 4}  # 8 x 8 tokens at 32 px; 4 x 4 mask units, global from stage 2
+HIERA_T_WIDTHS = range(8, 200, 8)  # its own width scale: Hiera-T has one head of the full width in stage 1
+DEPTH_SCALES = (1.0, 0.75, 0.5, 0.3, 0.15)
+GOAL_POINTS = 1.5
+
+
+def search_winner(method: str, budget: str, trials: int, seed: int, proxy: str, runs_dir: Path) -> dict[str, Any]:
+    """The best-signal blueprint of a `gas search` (gas: TPE + band; optuna-random: random sampler, no band)."""
+    import gas
+    from gas.config import SearchConfig
+
+    sampler, band = {"gas": ("tpe", SearchConfig().band), "optuna-random": ("random", None)}[method]
+    start = time.perf_counter()
+    result = gas.search(runs_dir=runs_dir, progress=False, space="hiera", data=DATA, budgets=[budget], proxy=proxy,
+                        sampler=sampler, band=band, trials=trials, seed=seed,
+                        run=f"{method}-{budget.replace('=', '')}-s{seed}")
+    if result.best is None:
+        raise SystemExit(f"{method} under {budget}: no feasible candidate in {trials} evaluations")
+    return {"blueprint": result.best["blueprint"], "signal": result.best["metrics"].get(proxy),
+            "evaluations": result.evaluations, "search_s": round(time.perf_counter() - start, 1)}
+
+
+def random_winner(budget: str, seed: int) -> dict[str, Any]:
+    """The first proposal of gas's generator with a random sampler: random structure, width in the band."""
+    import optuna
+
+    import gas
+    from gas.config import SearchConfig
+    from gas.generator import Generator, make_sampler
+    from gas_kernel.budget import Budgets, parse_budgets
+    from gas_kernel.objectives import Objectives
+
+    objectives = Objectives(("proxy",), proxy_key="score")
+    study = optuna.create_study(directions=objectives.directions, sampler=make_sampler("random", seed=seed))
+    generator = Generator(space=gas.get_space("hiera", **SPACE_OPTIONS), budgets=Budgets(parse_budgets([budget])),
+                          objectives=objectives, study=study, band=SearchConfig().band)
+    return {"blueprint": generator.ask().blueprint.model_dump(mode="json"), "search_s": 0.0, "evaluations": 0}
+
+
+def hiera_t_winner(budget: str) -> dict[str, Any]:
+    """Hiera-T's ratios at the (depth scale, width) whose MACs come closest to the budget from below."""
+    import gas
+    from gas_kernel.budget import Budgets, parse_budgets
+
+    space, budgets = gas.get_space("hiera", **SPACE_OPTIONS), Budgets(parse_budgets([budget]))
+    best = None
+    for scale in DEPTH_SCALES:
+        for width in HIERA_T_WIDTHS:
+            blueprint = space.with_width(_hiera_t_structure(scale, width), width)
+            use = budgets.usage(space.cost(blueprint))
+            if use <= 1.0 and (best is None or use > best[0] + 1e-9):
+                best = (use, blueprint)
+    if best is None:
+        raise SystemExit(f"Hiera-T's ratios do not fit {budget} at any depth scale and width")
+    return {"blueprint": best[1].model_dump(mode="json"), "search_s": 0.0, "evaluations": 0}
+
+
+def _hiera_t_structure(depth_scale: float, width: int) -> dict[str, Any]:
+    """Hiera-T in the space's structure form, depths scaled by `depth_scale` (each at least 1), one head
+    of `width` in the first stage (heads double with the width, as in Hiera-T)."""
+    stages = [{"depth": max(1, round(depth * depth_scale)), "dim_mul": HIERA_T["dim_mul"] if i else 1.0,
+               "mlp_ratio": HIERA_T["mlp_ratio"], "mask_unit_attn": i < HIERA_T["mask_unit_stages"]}
+              for i, depth in enumerate(HIERA_T["depths"])]
+    return {"num_stages": len(stages), "patch_stride": HIERA_T["patch_stride"], "q_pool": len(stages) - 1,
+            "mask_unit_size": HIERA_T["mask_unit_size"], "head_dim": width, "stages": stages}
+
+
+def find_winners(args: argparse.Namespace, path: Path) -> dict[str, dict[str, Any]]:
+    """budget -> method -> winner, running only the searches not yet saved in `path`."""
+    winners = json.loads(path.read_text()) if path.is_file() else {}
+    for budget in args.budgets:
+        chosen = winners.setdefault(budget, {})
+        for method in METHODS:
+            if method in chosen:
+                continue
+            if method in ("gas", "optuna-random"):
+                chosen[method] = search_winner(method, budget, args.trials, args.search_seed, args.proxy,
+                                               Path(args.work) / "search_accuracy_runs")
+            elif method == "random":
+                chosen[method] = random_winner(budget, args.search_seed)
+            else:
+                chosen[method] = hiera_t_winner(budget)
+            chosen[method].update(proxy=args.proxy, trials=args.trials, search_seed=args.search_seed)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(winners, indent=1, sort_keys=True))  # after each: a search runs once
+            print(f"{budget} {method}: winner found in {chosen[method]['search_s']:.0f} s", flush=True)
+    return winners
+
+
+def training_jobs(winners: dict[str, dict[str, Any]], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """(blueprint, seed) jobs of every winner, labelled `method@budget`, deduplicated by (arch_id, seed)."""
+    import gas
+
+    space = gas.get_space("hiera", **SPACE_OPTIONS)
+    jobs, seen = [], set()
+    for budget in args.budgets:
+        for method in METHODS:
+            blueprint = space.parse(winners[budget][method]["blueprint"])
+            for seed in args.seeds:
+                if (blueprint.arch_id, seed) not in seen:
+                    seen.add((blueprint.arch_id, seed))
+                    jobs.append({"slice": f"{method}@{budget}", "blueprint": blueprint, "seed": seed,
+                                 "epochs": args.epochs, "train_images": args.train_images})
+    return jobs
+
+
+def paired_difference(hits_a: np.ndarray, hits_b: np.ndarray, resamples: int = 2000, seed: int = 0) -> dict[str, float]:
+    """Mean top-1 of A minus B in points, and its bootstrap 95% interval.
+
+    `hits_*`: [seeds, images] bool. Each resample draws the test images (shared by A and B: the
+    pairing) and, for each method, its seeds, with replacement.
+    """
+    rng = np.random.default_rng(seed)
+    images = hits_a.shape[1]
+    diffs = np.empty(resamples)
+    for r in range(resamples):
+        index = rng.integers(0, images, images)
+        a = hits_a[rng.integers(0, len(hits_a), len(hits_a))][:, index].mean()
+        b = hits_b[rng.integers(0, len(hits_b), len(hits_b))][:, index].mean()
+        diffs[r] = a - b
+    low, high = np.quantile(diffs, [0.025, 0.975])
+    return {"points": 100 * float(hits_a.mean() - hits_b.mean()), "low": 100 * float(low), "high": 100 * float(high)}
+
+
+def summarize(winners: dict[str, dict[str, Any]], records: list[dict[str, Any]], args: argparse.Namespace) -> dict:
+    """Per budget and method: blueprint, cost, each seed's top-1, mean, spread; gas's paired differences."""
+    import gas
+
+    space = gas.get_space("hiera", **SPACE_OPTIONS)
+    by_key = {(r["arch_id"], r["seed"], r["epochs"], r["train_images"]): r for r in records}
+    summary: dict[str, Any] = {"budgets": {}, "seeds": args.seeds, "epochs": args.epochs,
+                               "train_images": args.train_images, "trials": args.trials}
+    for budget in args.budgets:
+        rows, hits = {}, {}
+        for method in METHODS:
+            winner = winners.get(budget, {}).get(method)
+            if winner is None:
+                continue
+            blueprint = space.parse(winner["blueprint"])
+            done = [by_key[k] for k in ((blueprint.arch_id, s, args.epochs, args.train_images) for s in args.seeds)
+                    if k in by_key]
+            cost = space.cost(blueprint)
+            top1 = [r["final_val_top1"] for r in done]
+            rows[method] = {"arch_id": blueprint.arch_id, "describe": blueprint.describe(), "macs": cost.macs,
+                            "params": cost.params, "search_s": winner["search_s"], "signal": winner.get("signal"),
+                            "top1": top1, "mean": float(np.mean(top1)) if top1 else None,
+                            "spread": float(np.std(top1)) if len(top1) > 1 else None,
+                            "trained": len(done), "train_s": sum(r["train_s"] for r in done)}
+            if len(done) == len(args.seeds) and all("val_hits" in r for r in done):
+                hits[method] = np.stack([unpack_hits(r["val_hits"], r["val_images"]) for r in done])  # [seeds, images]
+        differences = {other: paired_difference(hits["gas"], hits[other])
+                       for other in METHODS[1:] if "gas" in hits and other in hits}
+        summary["budgets"][budget] = {"methods": rows, "gas_minus": differences}
+    return summary
+
+
+def write_report(summary: dict[str, Any], results: Path) -> None:
+    """search_accuracy.{json,md}: per budget, each method's trained top-1, and gas's paired differences."""
+    setup = (f"Fashion-MNIST at 32 px; each winner trained with the reference recipe for {summary['epochs']} "
+             f"epochs on {summary['train_images']} images, seeds {summary['seeds']}; {summary['trials']} evaluations "
+             "per search. Differences are paired on the same test images (bootstrap over images and seeds).")
+    lines = ["# Search quality in trained top-1", "", setup, ""]
+    for budget, section in summary["budgets"].items():
+        lines += [f"## Budget {budget}", ""]
+        table = [[m, markdown_cell(r["describe"]), f"{r['macs'] / 1e6:.2f}", f"{r['params'] / 1e6:.3f}",
+                  " ".join(f"{100 * t:.2f}" for t in r["top1"]) or "not trained",
+                  "" if r["mean"] is None else f"{100 * r['mean']:.2f}",
+                  "" if r["spread"] is None else f"{100 * r['spread']:.2f}", f"{r['search_s']:.0f}"]
+                 for m, r in section["methods"].items()]
+        lines += [tabulate(table, ["method", "blueprint", "MMACs", "M params", "top-1 per seed %", "mean %",
+                                   "seed std", "search s"], tablefmt="github"), ""]
+        for other, diff in section["gas_minus"].items():
+            verdict = "meets" if diff["low"] > 0 and diff["points"] >= GOAL_POINTS else "does not meet"
+            lines.append(f"- gas - {other}: {diff['points']:+.2f} points [{diff['low']:+.2f}, {diff['high']:+.2f}] "
+                         f"({verdict} the goal: >= {GOAL_POINTS} points, interval above 0)")
+        lines.append("")
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "search_accuracy.json").write_text(json.dumps(summary, indent=1, sort_keys=True))
+    (results / "search_accuracy.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+def main() -> None:
+    import evaluators
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budgets", nargs="+", default=["flops=2.5M", "flops=1M"],
+                        help="analytic budgets (MACs at 32 px); the first matches the reference set's band slice")
+    parser.add_argument("--trials", type=int, default=40, help="evaluations of each search")
+    parser.add_argument("--search-seed", type=int, default=0)
+    parser.add_argument("--proxy", default=evaluators.DEFAULT_PROXY, help="the signal both searches rank by")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds of each winner")
+    parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--train-images", type=int, default=TRAIN_IMAGES)
+    parser.add_argument("--results", type=Path, default=HERE / "results")
+    parser.add_argument("--report", action="store_true", help="only rewrite the report from the results so far")
+    add_runner_options(parser, WORK)
+    args = parser.parse_args()
+    jsonl, winners_path = args.results / "search_accuracy.jsonl", args.results / "search_accuracy_winners.json"
+    winners = json.loads(winners_path.read_text()) if args.report and winners_path.is_file() else None
+    if not args.report:
+        winners = find_winners(args, winners_path)
+        pending = [job for job in training_jobs(winners, args)
+                   if (job["blueprint"].arch_id, job["seed"]) not in _done(jsonl, args)]
+        print(f"{len(pending)} trainings to run", flush=True)
+        run_jobs(pending, jsonl, args)
+    records = [json.loads(line) for line in jsonl.read_text().splitlines()] if jsonl.is_file() else []
+    write_report(summarize(winners or {}, records, args), args.results)
+
+
+def _done(jsonl: Path, args: argparse.Namespace) -> set[tuple[str, int]]:
+    """(arch_id, seed) trained with this run's schedule."""
+    if not jsonl.is_file():
+        return set()
+    return {(r["arch_id"], r["seed"]) for r in map(json.loads, jsonl.read_text().splitlines())
+            if (r["epochs"], r["train_images"]) == (args.epochs, args.train_images)}
+
+
+if __name__ == "__main__":
+    main()
