@@ -44,7 +44,7 @@ from gas_kernel.errors import GasError
 from gas_kernel.objectives import Objectives
 from search_spaces import SearchSpace
 
-__all__ = ["SAMPLERS", "Generator", "Proposal", "Status", "make_sampler"]
+__all__ = ["SAMPLERS", "Generator", "Proposal", "Status", "evaluations_in", "make_sampler"]
 
 SAMPLERS = ("tpe", "nsga2", "random")
 MAX_PROPOSALS_PER_ASK = 2000
@@ -189,7 +189,7 @@ class Generator:
 
     def evaluations(self) -> int:
         """Candidates evaluated so far (finished on a worker: complete, failed or over budget)."""
-        return sum(1 for t in self.study.get_trials(deepcopy=False) if t.user_attrs.get("gas_status") in Status.EVALUATIONS)
+        return evaluations_in(self.study)
 
     @property
     def in_flight(self) -> int:
@@ -314,6 +314,11 @@ class Generator:
         self.study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
         if trial.params:
             self.study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+
+
+def evaluations_in(study: optuna.Study) -> int:
+    """Candidates of `study` evaluated on a worker (complete, failed or over budget), read from its storage."""
+    return sum(1 for t in study.get_trials(deepcopy=False) if t.user_attrs.get("gas_status") in Status.EVALUATIONS)
 
 
 def _mark_interrupted(study: optuna.Study, trial: FrozenTrial) -> None:

@@ -33,7 +33,7 @@ from gas import runs
 from gas.cluster import check_runs_dir_for_job, check_trial_resources
 from gas.config import SearchConfig, config_signature, make_config, options_help
 from gas.fidelity import Prescreen
-from gas.generator import MAX_PROPOSALS_PER_ASK, Generator, make_sampler
+from gas.generator import MAX_PROPOSALS_PER_ASK, Generator, evaluations_in, make_sampler
 from gas_kernel.budget import Budgets, format_budget
 from gas_kernel.errors import GasError, one_line
 from gas_kernel.objectives import Objectives
@@ -105,6 +105,8 @@ def resume(name: str, *, runs_dir: str | os.PathLike | None = None, trials: int 
     config = make_config(**{**config.model_dump(), **updates})
     setup = _Setup(config)
     study = setup.open_study(run_dir, create=False)
+    if evaluations_in(study) >= config.trials:  # nothing left to evaluate: no Ray to start, nothing to save
+        return setup.execute(run_dir, study, None, progress=progress)
     with setup.ray() as session:  # before the config is rewritten: an address that cannot be reached is not saved
         setup.check_resources(session)
         if updates:

@@ -92,6 +92,20 @@ def test_resume_of_a_finished_run_adds_only_new_trials(finished):
     assert len({r["arch_id"] for r in after}) == len(after) == 7
 
 
+def test_resume_of_a_run_with_nothing_left_to_evaluate_starts_no_ray(finished, monkeypatch):
+    import gas.orchestrate
+
+    result, runs_dir = finished
+
+    def no_ray(self):
+        raise AssertionError("a finished run must not start or join Ray")
+
+    monkeypatch.setattr(gas.orchestrate._Setup, "ray", no_ray)
+    again = resume("tiny", runs_dir=runs_dir, progress=False)
+    assert again.evaluations == json.loads((result.run_dir / "config.json").read_text())["trials"]
+    assert again.best is not None and again.best["arch_id"] == result.best["arch_id"]
+
+
 def test_failing_trials_are_marked_failed_and_the_search_goes_on(ray_cluster, tmp_path):
     calls = tmp_path / "calls"
     calls.mkdir()
