@@ -9,6 +9,7 @@ would take by default is picked free, so the nodes never clash with another Ray 
 from __future__ import annotations
 
 import os
+import random
 import secrets
 import socket
 import subprocess
@@ -23,15 +24,33 @@ BIN = Path(sys.executable).parent  # the venv's bin: ray and gas
 
 
 def free_ports(count: int) -> list[int]:
-    """`count` distinct TCP ports free right now on 127.0.0.1."""
-    sockets = [socket.socket() for _ in range(count)]
+    """`count` distinct TCP ports free right now on 127.0.0.1, below the kernel's ephemeral range.
+
+    Ports the kernel hands out (bind to port 0) come from the ephemeral range, where Ray's own
+    workers and every outgoing connection also draw theirs, so such a port can be taken between
+    this check and the head's bind. Below that range only explicit binds take a port.
+    """
+    low, _ = _ephemeral_range()
+    ports: list[int] = []
+    for port in random.Random().sample(range(max(1024, low - 12000), low - 1), 400):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        ports.append(port)
+        if len(ports) == count:
+            return ports
+    raise RuntimeError(f"no {count} free ports below the ephemeral range")
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    """The kernel's ephemeral port range (Linux default when it cannot be read)."""
     try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
 
 
 def token_env(tmp: Path) -> dict[str, str]:
