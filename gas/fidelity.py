@@ -13,6 +13,11 @@ Two mechanisms, both optional and independent:
   trial skips training and is recorded as failed with the reason `prescreened: ...`. Until
   `PRESCREEN_WARMUP` scores are known every candidate is trained. Simple on purpose: the quantile
   lags behind by the trials in flight, which only makes the screen more lenient.
+* **Learning screen** (`--prescreen predictor`): the screen is the learned accuracy predictor, and
+  it learns from the candidates the search trains. The driver keeps the blueprint and metrics of
+  every trained candidate (`TrainedExamples`) and sends them with each new trial; the trial hands
+  them to the screen's `learn_examples` before it scores the candidate, so the predictor refits on
+  the reference set plus everything this search has trained so far.
 """
 
 from __future__ import annotations
@@ -20,13 +25,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["ASHA_METRIC", "PRESCREEN_KEY", "PRESCREEN_WARMUP", "Prescreen", "PrescreenGate", "asha_scheduler",
-           "epoch_reporter"]
+__all__ = ["ASHA_METRIC", "EXAMPLES_KEY", "PRESCREEN_KEY", "PRESCREEN_WARMUP", "Prescreen", "PrescreenGate",
+           "TrainedExamples", "asha_scheduler", "epoch_reporter"]
 
 ASHA_METRIC = "val_top1"
 ASHA_TIME = "epoch"
 PRESCREEN_KEY = "gas_prescreen"  # the prescreen score, in every trial result that has one
 PRESCREEN_WARMUP = 4
+EXAMPLES_KEY = "trained_examples"  # the trial config entry carrying TrainedExamples.examples
 
 
 def asha_scheduler(epochs: int) -> Any:
@@ -56,6 +62,22 @@ class Prescreen:
             return None
         ranked = sorted(self.scores)
         return ranked[min(len(ranked) - 1, int((1.0 - self.keep) * len(ranked)))]
+
+
+class TrainedExamples:
+    """Driver side of the learning screen: `{"blueprint", "metrics"}` of every candidate the search
+    trained (its metrics hold `target`, the training evaluator's val top-1), in the order they finished."""
+
+    def __init__(self, target: str):
+        self.target = target
+        self.examples: list[dict[str, Any]] = []
+
+    def observe(self, blueprint: Mapping[str, Any] | None, metrics: Mapping[str, Any] | None) -> None:
+        """Keep a finished candidate if it was trained to the end (a screened-out one has no `target`;
+        one ASHA stopped early trained fewer epochs than the others, a different measurement)."""
+        if (blueprint is not None and metrics and isinstance(metrics.get(self.target), (int, float))
+                and not metrics.get("stopped_early")):
+            self.examples.append({"blueprint": dict(blueprint), "metrics": dict(metrics)})
 
 
 class PrescreenGate:

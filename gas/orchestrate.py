@@ -32,8 +32,14 @@ from evaluators.named_data import is_named_dataset
 from gas import runs
 from gas.cluster import check_runs_dir_for_job, check_trial_resources
 from gas.config import SearchConfig, config_signature, make_config, options_help
-from gas.fidelity import Prescreen
-from gas.generator import MAX_PROPOSALS_PER_ASK, Generator, evaluations_in, make_sampler
+from gas.fidelity import Prescreen, TrainedExamples
+from gas.generator import (
+    MAX_PROPOSALS_PER_ASK,
+    Generator,
+    Status,
+    evaluations_in,
+    make_sampler,
+)
 from gas_kernel.budget import Budgets, format_budget
 from gas_kernel.errors import GasError, one_line
 from gas_kernel.objectives import Objectives
@@ -241,7 +247,17 @@ class _Setup:
 
         screen = self.prescreen
         prescreen = Prescreen(self.config.prescreen_keep, screen.higher_is_better) if screen else None
-        return GasSearcher(generator, evaluations=remaining, prescreen=prescreen)
+        return GasSearcher(generator, evaluations=remaining, prescreen=prescreen, examples=self._examples(generator))
+
+    def _examples(self, generator: Generator) -> TrainedExamples | None:
+        """With a learning screen (the predictor): the candidates trained so far (some, on resume)."""
+        if not hasattr(self.prescreen, "learn_examples"):
+            return None
+        examples = TrainedExamples(self.evaluators[0].metrics[0])
+        for trial in generator.study.get_trials(deepcopy=False):
+            if trial.user_attrs.get("gas_status") in Status.EVALUATIONS:
+                examples.observe(trial.user_attrs.get("blueprint"), trial.user_attrs.get("metrics"))
+        return examples
 
     def _context(self) -> Any:
         from evaluators import EvalContext
@@ -302,14 +318,16 @@ def _with_top1_metric(budgets: Budgets, accuracy: Any) -> Budgets:
 
 
 def _resolve_prescreen(config: SearchConfig) -> Any:
-    """The zero-cost proxy of `--prescreen`, or None; only worth it before a training evaluator."""
+    """The zero-cost proxy or learned predictor of `--prescreen`, or None; only worth it before a
+    training evaluator."""
     if config.prescreen is None:
         return None
     import evaluators as ev
 
     screen = ev.get_evaluator(config.prescreen)
-    if screen.tier != ev.Tier.PROXY:
-        raise GasError(f"--prescreen {screen.name} is a {screen.tier.name.lower()} evaluator; pick a zero-cost proxy")
+    if screen.tier not in (ev.Tier.PROXY, ev.Tier.LEARNED):
+        raise GasError(f"--prescreen {screen.name} is a {screen.tier.name.lower()} evaluator; pick a zero-cost proxy "
+                       "or predictor")
     if ev.get_evaluator(config.proxy or ev.DEFAULT_PROXY).tier != ev.Tier.TRAINING:
         raise GasError("--prescreen screens candidates before training: use it with --proxy train")
     return screen

@@ -20,7 +20,8 @@ from typing import Any
 from gas_kernel.blueprint import Blueprint
 from search_spaces import SearchSpace
 
-__all__ = ["ERROR_KEY", "METRICS_KEY", "NO_RETRY_KEY", "Screened", "evaluate_candidate", "evaluate_or_error", "tune_trainable"]
+__all__ = ["ERROR_KEY", "METRICS_KEY", "NO_RETRY_KEY", "Screened", "evaluate_candidate", "evaluate_or_error", "teach",
+           "tune_trainable"]
 
 ERROR_KEY = "gas_error"
 METRICS_KEY = "gas_metrics"
@@ -109,9 +110,14 @@ def tune_trainable(config: dict[str, Any], *, space: SearchSpace, evaluators: Se
     """
     from ray import tune
 
-    from gas.fidelity import PRESCREEN_KEY, PrescreenGate, epoch_reporter
+    from gas.fidelity import EXAMPLES_KEY, PRESCREEN_KEY, PrescreenGate, epoch_reporter
 
     blueprint = space.parse(config["blueprint"])
+    if EXAMPLES_KEY in config:
+        try:
+            teach(evaluators, config[EXAMPLES_KEY], ctx.data)
+        except Exception as error:  # noqa: BLE001 - a screen that cannot refit fails this candidate only
+            return {"gas_eval_s": 0.0, "gas_done": True, ERROR_KEY: f"the screen could not learn: {_reason(error)}"}
     partial: dict[str, float] = {}
     gate = PrescreenGate(*prescreen, config.get("prescreen_threshold")) if prescreen else None
 
@@ -131,6 +137,15 @@ def tune_trainable(config: dict[str, Any], *, space: SearchSpace, evaluators: Se
     if ERROR_KEY in result:
         return {**out, ERROR_KEY: result[ERROR_KEY]}
     return {**out, METRICS_KEY: result}
+
+
+def teach(evaluators: Sequence[Any], examples: Sequence[dict[str, Any]], data: str | None) -> None:
+    """Hand the candidates the search has trained to every evaluator that learns from them (the
+    predictor as a learning screen: `learn_examples`), before this candidate is scored."""
+    for evaluator in evaluators:
+        learn = getattr(evaluator, "learn_examples", None)
+        if learn is not None:
+            learn(examples, data)
 
 
 def _reason(error: BaseException) -> str:

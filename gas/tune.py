@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gas.cluster import connect_error, prepare_connection, resolve_address
-from gas.fidelity import Prescreen
+from gas.fidelity import EXAMPLES_KEY, Prescreen, TrainedExamples
 from gas.generator import Generator, Proposal
 from gas.ray_auth import quiet_auth_warnings
 from gas.trial import ERROR_KEY, METRICS_KEY, NO_RETRY_KEY
@@ -120,11 +120,13 @@ def _searcher_base() -> type:
 class GasSearcher(_searcher_base()):
     """A Tune Searcher over the generator: one Tune trial per novel feasible proposal."""
 
-    def __init__(self, generator: Generator, *, evaluations: int, prescreen: Prescreen | None = None):
+    def __init__(self, generator: Generator, *, evaluations: int, prescreen: Prescreen | None = None,
+                 examples: TrainedExamples | None = None):
         super().__init__(metric=None, mode=None)
         self.generator = generator
         self.remaining = evaluations
         self.prescreen = prescreen
+        self.examples = examples  # the learning screen's teaching material, sent with every trial
         self.live: dict[str, Proposal] = {}
 
     def _error_of(self, trial_id: str) -> str:
@@ -153,6 +155,8 @@ class GasSearcher(_searcher_base()):
         config = {"number": proposal.number, "blueprint": proposal.blueprint.canonical_json()}
         if self.prescreen is not None:
             config["prescreen_threshold"] = self.prescreen.threshold()
+        if self.examples is not None:
+            config[EXAMPLES_KEY] = list(self.examples.examples)
         return config
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
@@ -169,6 +173,8 @@ class GasSearcher(_searcher_base()):
             self.generator.tell_failed(proposal, "trial stopped before it reported any metrics")
         else:  # a trial ASHA stopped: its last epoch's metrics (with stopped_early) are told
             self.generator.tell(proposal, _metrics_of(result))
+            if self.examples is not None:
+                self.examples.observe(proposal.blueprint.model_dump(mode="json"), _metrics_of(result))
         _STARTED_TRIALS.pop(trial_id, None)
 
 

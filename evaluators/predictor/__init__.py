@@ -8,7 +8,7 @@
     evaluator   the `predictor` evaluator (tier LEARNED), fitted lazily on the reference set
 """
 
-from evaluators.predictor.evaluator import PredictorEvaluator, TrainedCandidate
+from evaluators.predictor.evaluator import PredictorEvaluator
 from evaluators.predictor.features import candidate_features, encode_blueprint
 from evaluators.predictor.forest import AccuracyPredictor
 from evaluators.predictor.reference import ReferenceTable, load_reference_table
@@ -21,7 +21,6 @@ __all__ = [
     "PredictorEvaluator",
     "ReferenceTable",
     "SignalProtocol",
-    "TrainedCandidate",
     "candidate_features",
     "cross_validate",
     "encode_blueprint",

@@ -3,26 +3,36 @@
 It fits itself lazily, on first use, on the shipped Hiera reference set (one fit per kind of batch:
 seeded noise without data, the reference set's own Fashion-MNIST signals with data) and scores a
 candidate by measuring the same signals on it under the same `SignalProtocol` (every zero-cost
-proxy, params, MACs: seconds at 32 px, most of the cost) and asking the forest (milliseconds). `learn(...)` is the
-search-time refit of the cheap-first cascade: the candidates a search has trained join the table.
+proxy, params, MACs: seconds at 32 px, most of the cost) and asking the forest (milliseconds). It returns
+those signals too (`signal.<name>`), so a search can teach it later.
+
+The search-time refit of the cheap-first cascade (`gas search --proxy train --prescreen predictor`):
+the search sends every trial the blueprints and metrics of the candidates it has trained so far
+(`learn_examples`), and the predictor refits on the reference set plus those, their val top-1 as
+targets. Those targets are the search's own training measurement (its data, recipe and epochs),
+not the reference set's 30-epoch accuracy: the forest ranks by both, the search's rows growing in
+weight as they accumulate. A predictor in this learning mode does not refuse a candidate of a kind
+the reference set never trained (other image sizes, channels or classes): it returns the signals
+without a prediction, the screen lets the candidate train, and it predicts once the search has
+trained candidates of that kind.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
 from evaluators.base import EvalContext, Evaluator, Tier
-from evaluators.predictor.features import candidate_features
+from evaluators.predictor.features import SIGNAL_PREFIX, candidate_features
 from evaluators.predictor.forest import AccuracyPredictor
 from evaluators.predictor.reference import (
     FEATURES_FILE,
     REFERENCE_DATA,
     REFERENCE_FILE,
+    ReferenceTable,
     load_reference_table,
     shipped_results,
 )
@@ -30,16 +40,7 @@ from evaluators.predictor.signals import NOISE, SignalProtocol, measure_signals
 from evaluators.threads import thread_count
 from gas_kernel.errors import GasError
 
-__all__ = ["PredictorEvaluator", "TrainedCandidate"]
-
-
-@dataclass(frozen=True)
-class TrainedCandidate:
-    """A candidate the search has trained: its blueprint, its untrained model (as built), its val top-1."""
-
-    blueprint: Any
-    model: nn.Module
-    val_top1: float
+__all__ = ["PredictorEvaluator"]
 
 
 class PredictorEvaluator(Evaluator):
@@ -47,8 +48,9 @@ class PredictorEvaluator(Evaluator):
 
     name = "predictor"
     tier = Tier.LEARNED
-    metrics = ("predictor", "predictor_std")
+    metrics = ("predictor", "predictor_std")  # and `signal.<name>` of every signal it measured
     top1_metric = "predictor"  # a predicted val top-1: `--budget top1=` reads it
+    target_metric = "val_top1"  # what `learn_examples` learns: the train evaluator's val top-1
 
     def __init__(self, reference: Path | None = None, features: Path | None = None,
                  protocol: SignalProtocol | None = None):
@@ -56,43 +58,69 @@ class PredictorEvaluator(Evaluator):
         self.features = features or shipped_results() / FEATURES_FILE
         self.protocol = protocol or SignalProtocol()
         self._predictors: dict[str, AccuracyPredictor] = {}
+        self._tables: dict[str, ReferenceTable] = {}
         self._domains: dict[str, set[tuple[int, int, int]]] = {}
+        self._learned: dict[str, int] = {}  # examples the current fit of each kind of batch learned from
+        self._learning = False  # set by learn_examples: a search teaches this predictor
 
     def evaluate(self, model: nn.Module | None, blueprint: Any, ctx: EvalContext) -> dict[str, float]:
         if model is None:
             raise GasError("the predictor measures zero-cost proxies on the candidate: it needs a built model")
         predictor = self.predictor(ctx.data)
-        self._check_domain(blueprint, ctx.data)
+        known = _domain(blueprint) in self._domains[_signal_data(ctx.data)]
+        if not (known or self._learning):
+            self._refuse_domain(blueprint, ctx.data)
         with thread_count(ctx.threads):
             signals = measure_signals(model, blueprint, ctx.data, self.protocol, ctx.device)
+        measured = {SIGNAL_PREFIX + name: float(value) for name, value in signals.items() if value is not None}
+        if not known:  # learning, and no trained candidate of this kind yet: train it, learn from it
+            return measured
         mean, std = predictor.predict([candidate_features(blueprint, signals)])
-        return {"predictor": float(mean[0]), "predictor_std": float(std[0])}
+        return {"predictor": float(mean[0]), "predictor_std": float(std[0]), **measured}
 
     def predictor(self, data: str | None = None) -> AccuracyPredictor:
         """The fitted predictor for candidates scored on `data` (None: noise), fitting it on first use."""
         key = _signal_data(data)
         if key not in self._predictors:
             table = load_reference_table(self.reference, self.features, key, self.protocol)
+            self._tables[key] = table
             self._predictors[key] = AccuracyPredictor().fit(table.rows, table.targets)
             self._domains[key] = {_domain(r["blueprint"]) for r in table.records}
         return self._predictors[key]
 
-    def learn(self, trained: Sequence[TrainedCandidate], data: str | None = None) -> AccuracyPredictor:
-        """Refit on the reference set plus `trained` (their signals measured here, as `evaluate` would)."""
+    def learn_examples(self, examples: Sequence[Mapping[str, Any]], data: str | None = None) -> AccuracyPredictor:
+        """Refit on the reference set plus `examples`, the candidates a search trained:
+        `{"blueprint": its dict, "metrics": its trial metrics}`, the metrics holding the `signal.<name>`
+        this evaluator returned and the train evaluator's `val_top1` (others are skipped). Refits only
+        when there are more examples than the current fit learned from; puts the predictor in
+        learning mode (see the module docstring)."""
+        self._learning = True
+        key = _signal_data(data)
         predictor = self.predictor(data)
-        rows = [candidate_features(c.blueprint, measure_signals(c.model, c.blueprint, data, self.protocol))
-                for c in trained]
-        self._domains[_signal_data(data)].update(_domain(c.blueprint) for c in trained)
-        return predictor.update(rows, [c.val_top1 for c in trained])
+        usable = [e for e in examples if self.target_metric in e["metrics"]
+                  and any(name.startswith(SIGNAL_PREFIX) for name in e["metrics"])]
+        if len(usable) <= self._learned.get(key, 0):
+            return predictor
+        rows = [candidate_features(e["blueprint"], _signals(e["metrics"])) for e in usable]
+        table = self._tables[key]
+        self._predictors[key] = AccuracyPredictor().fit(
+            table.rows + rows, table.targets + [float(e["metrics"][self.target_metric]) for e in usable])
+        self._domains[key] = {_domain(r["blueprint"]) for r in table.records} | {_domain(e["blueprint"]) for e in usable}
+        self._learned[key] = len(usable)
+        return self._predictors[key]
 
-    def _check_domain(self, blueprint: Any, data: str | None) -> None:
-        """GasError unless networks of the candidate's input size, channels and classes were learned from."""
+    def _refuse_domain(self, blueprint: Any, data: str | None) -> None:
+        """GasError: networks of the candidate's input size, channels and classes were never learned from."""
         domain = _domain(blueprint)
-        known = self._domains[_signal_data(data)]
-        if domain not in known:
-            seen = ", ".join(f"{s}px/{c}ch/{k} classes" for s, c, k in sorted(known))
-            raise GasError(f"the predictor learned from {seen} networks, not {domain[0]}px/{domain[1]}ch/"
-                           f"{domain[2]} classes: train some candidates of this kind and pass them to learn()")
+        seen = ", ".join(f"{s}px/{c}ch/{k} classes" for s, c, k in sorted(self._domains[_signal_data(data)]))
+        raise GasError(f"the predictor learned from {seen} networks, not {domain[0]}px/{domain[1]}ch/"
+                       f"{domain[2]} classes: let a search teach it (--proxy train --prescreen predictor), or "
+                       "train some of this kind and pass them to learn_examples()")
+
+
+def _signals(metrics: Mapping[str, float]) -> dict[str, float]:
+    """The `signal.<name>` entries of a candidate's metrics, by name."""
+    return {name[len(SIGNAL_PREFIX):]: value for name, value in metrics.items() if name.startswith(SIGNAL_PREFIX)}
 
 
 def _signal_data(data: str | None) -> str:

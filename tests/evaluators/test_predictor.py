@@ -17,7 +17,6 @@ from evaluators.predictor import (
     AccuracyPredictor,
     PredictorEvaluator,
     SignalProtocol,
-    TrainedCandidate,
     candidate_features,
     cross_validate,
     encode_blueprint,
@@ -148,19 +147,25 @@ def test_evaluator_returns_a_finite_prediction_within_the_reference_range(refere
     evaluator = PredictorEvaluator(*reference_files, protocol=TINY_PROTOCOL)
     blueprint = _tiny(12)
     scores = evaluator.evaluate(_build(blueprint), blueprint, EvalContext(batch_size=2))
-    assert tuple(scores) == evaluator.metrics == ("predictor", "predictor_std")
+    assert set(scores) == {"predictor", "predictor_std", "signal.grad_norm", "signal.params"}
+    assert scores["signal.params"] == gas.get_space("hiera", **SPACE_OPTIONS).cost(blueprint).params
     assert 0.8 <= scores["predictor"] <= 0.851 and 0 <= scores["predictor_std"] < 0.05
     assert evaluator.predictor().size == 12
 
 
-def test_evaluator_learns_trained_candidates_and_refuses_an_unknown_input_kind(reference_files):
+def test_evaluator_refuses_an_unknown_input_kind_until_a_search_teaches_it(reference_files):
     evaluator = PredictorEvaluator(*reference_files, protocol=TINY_PROTOCOL)
-    rgb = _tiny(12, in_chans=3)
-    model = _build(rgb)
-    with pytest.raises(GasError, match="32px/1ch/10 classes networks, not 32px/3ch"):
-        evaluator.evaluate(model, rgb, EvalContext())
-    assert evaluator.learn([TrainedCandidate(rgb, model, 0.3)]).size == 13
-    assert math.isfinite(evaluator.evaluate(model, rgb, EvalContext())["predictor"])
+    rgb = [_tiny(12 + i, in_chans=3) for i in range(2)]
+    with pytest.raises(GasError, match="32px/1ch/10 classes networks, not 32px/3ch.*--prescreen predictor"):
+        evaluator.evaluate(_build(rgb[0]), rgb[0], EvalContext())
+    assert evaluator.learn_examples([]).size == 12  # learning mode, nothing learned yet
+    measured = evaluator.evaluate(_build(rgb[0]), rgb[0], EvalContext())
+    assert set(measured) == {"signal.grad_norm", "signal.params"}  # signals to learn from, no prediction yet
+    examples = [{"blueprint": rgb[0].model_dump(mode="json"), "metrics": {**measured, "val_top1": 0.3}},
+                {"blueprint": rgb[1].model_dump(mode="json"), "metrics": {"val_top1": 0.4}}]  # no signals: skipped
+    assert evaluator.learn_examples(examples).size == 13
+    assert evaluator.learn_examples(examples) is evaluator.predictor()  # nothing new: no refit
+    assert math.isfinite(evaluator.evaluate(_build(rgb[0]), rgb[0], EvalContext())["predictor"])
 
 
 def test_missing_reference_or_uncached_blueprints_are_gas_errors(reference_files, tmp_path):

@@ -9,7 +9,7 @@ import optuna
 import pytest
 import search_helpers
 
-from gas.fidelity import PRESCREEN_KEY, PRESCREEN_WARMUP, Prescreen, PrescreenGate
+from gas.fidelity import PRESCREEN_KEY, PRESCREEN_WARMUP, Prescreen, PrescreenGate, TrainedExamples
 from gas.orchestrate import search
 from gas.runs import open_storage
 from gas_kernel.errors import GasError
@@ -67,11 +67,37 @@ def test_prescreen_skips_training_of_candidates_under_the_bar(ray_cluster, tmp_p
     assert all("size_score" in r["metrics"] and "val_top1" in r["metrics"] for r in done if r["status"] == "evaluated")
 
 
+def test_trained_examples_keep_only_candidates_trained_to_the_end():
+    examples = TrainedExamples("val_top1")
+    examples.observe({"arch": 1}, {"signal.params": 5.0, "val_top1": 0.5})
+    examples.observe({"arch": 2}, {"signal.params": 6.0})  # screened out: never trained
+    examples.observe({"arch": 3}, {"val_top1": 0.4, "stopped_early": 1.0})  # ASHA: fewer epochs
+    examples.observe(None, {"val_top1": 0.4})
+    assert examples.examples == [{"blueprint": {"arch": 1}, "metrics": {"signal.params": 5.0, "val_top1": 0.5}}]
+
+
+def test_predictor_screen_learns_a_new_kind_of_network_from_the_candidates_the_search_trains(
+        ray_cluster, tmp_path, image_folder):
+    result = search(space="hiera", space_options={"img_size": 32, "num_classes": 3}, budgets={"flops": "5M"},
+                    trials=8, proxy="train", data=str(image_folder), epochs=1, batch_size=8,
+                    prescreen="predictor", prescreen_keep=0.5, run="learn", runs_dir=tmp_path, progress=False,
+                    concurrency=2, sampler="random")
+    done = [r for r in records(result.run_dir) if r["status"] in ("evaluated", "failed")]
+    assert result.evaluations == 8 == len(done) and not [r for r in done if "could not learn" in str(r.get("error"))]
+    trained = [r for r in done if "val_top1" in r["metrics"]]
+    assert all(any(k.startswith("signal.") for k in r["metrics"]) for r in trained)
+    # The reference set holds 1-channel, 10-class networks only: the first candidates are trained
+    # unpredicted, and a prediction appears once the search has trained some of its own kind.
+    assert "predictor" not in trained[0]["metrics"]
+    predicted = [r for r in done if "predictor" in r.get("metrics", {})]
+    assert predicted and all(0.0 <= r["metrics"]["predictor"] <= 1.0 for r in predicted)
+
+
 @pytest.mark.parametrize("options, message", [
     ({"scheduler": "asha"}, "--scheduler asha stops training early"),
     ({"prescreen": "grad_norm"}, "use it with --proxy train"),
     ({"proxy": "train"}, "--proxy train needs data"),
-    ({"proxy": "train", "data": "/nonexistent", "prescreen": "latency"}, "pick a zero-cost proxy"),
+    ({"proxy": "train", "data": "/nonexistent", "prescreen": "latency"}, "pick a zero-cost proxy or predictor"),
 ])
 def test_fidelity_options_are_checked_before_any_work(tmp_path, options, message):
     with pytest.raises(GasError, match=message):
