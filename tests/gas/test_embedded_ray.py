@@ -88,13 +88,15 @@ def test_plain_search_starts_its_own_ray_with_a_private_token_and_a_quiet_termin
 
 
 PROBE = """
-import json, sys
+import json, os, sys
+import ray
 from gas.tune import ray_session
-found = {}
+found, niceness = {}, {}
 for address in sys.argv[1:]:
     with ray_session(None if address == "none" else address) as session:
         found[address] = sorted(set().union(*session.nodes))
-print(json.dumps(found))
+        niceness[address] = ray.get(ray.remote(num_cpus=0)(lambda: os.nice(0)).remote())
+print(json.dumps({"resources": found, "worker_niceness": niceness, "driver_niceness": os.nice(0)}))
 """
 
 
@@ -102,9 +104,14 @@ def test_address_auto_joins_the_running_cluster_and_none_starts_another(head, tm
     env, _, _, _ = head
     done = run([str(BIN / "python"), "-c", PROBE, "auto", "none"], env, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
-    found = json.loads(done.stdout.splitlines()[-1])
+    probe = json.loads(done.stdout.splitlines()[-1])
+    found = probe["resources"]
     assert "gas_test_head" in found["auto"]
     assert "gas_test_head" not in found["none"] and "CPU" in found["none"]
+    # gas's own Ray runs trials at the priority of the command that started it (Ray's default adds 15,
+    # which lets any other work on the machine deschedule a latency measurement); a cluster keeps
+    # what `ray start` chose.
+    assert probe["worker_niceness"]["none"] == probe["driver_niceness"]
 
 
 @pytest.mark.parametrize("token", ["none", "wrong"])
