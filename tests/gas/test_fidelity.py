@@ -9,7 +9,13 @@ import optuna
 import pytest
 import search_helpers
 
-from gas.fidelity import PRESCREEN_KEY, PRESCREEN_WARMUP, Prescreen, PrescreenGate, TrainedExamples
+from gas.fidelity import (
+    PRESCREEN_KEY,
+    PRESCREEN_WARMUP,
+    Prescreen,
+    PrescreenGate,
+    TrainedExamples,
+)
 from gas.orchestrate import search
 from gas.runs import open_storage
 from gas_kernel.errors import GasError
