@@ -13,9 +13,10 @@ learns from it and nothing wasteful is sent to Ray:
   at the largest) are told PRUNED with `trial.set_constraint(...)` values > 0, which TPE and
   NSGA-II treat as infeasible;
 * with a latency budget, a latency model (`evaluators.latency_model`) learns from every measured
-  latency of the search; once it is ready, the width is placed among those predicted within the
-  latency budget (steering proposals under it), and a proposal still predicted over the budget by
-  more than the model's own held-out error is rejected unbuilt (constraint `latency_predicted`);
+  latency of the search; from a few measurements on, the width is placed among those predicted
+  within the latency budget (steering proposals under it), and once its own held-out error is
+  known, a proposal still predicted over the budget by more than that error is rejected unbuilt
+  (constraint `latency_predicted`);
   what is built is still timed, and the measurement still decides;
 * duplicates (an arch_id already evaluated, or being evaluated) are answered from the cache, which
   is rebuilt from the storage on resume; trials left RUNNING by a dead driver become FAIL and their
@@ -240,8 +241,9 @@ class Generator:
     def _under_latency(self, structure: Any, widths: list[int]) -> list[int]:
         """The widths predicted within the latency budget, so the proposal is steered under it
         before it is built instead of only being rejected after (the smallest width when none is
-        predicted within: `_predicted_violations` then decides; all of them while no model is ready)."""
-        if self._latency is None or not self._latency.ready:
+        predicted within: `_predicted_violations` then decides; all of them before the model's
+        first predictions, a few measurements in)."""
+        if self._latency is None or not self._latency.can_predict:
             return widths
         limit = self.budgets.limits[LATENCY_BUDGET]
         under = [w for w in widths

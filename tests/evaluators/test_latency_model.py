@@ -49,24 +49,30 @@ def test_rates_stay_non_negative_even_when_a_feature_only_adds_noise():
     for _ in range(40):
         f = {**features(rng), "params": float(rng.uniform(1e6, 1e7))}  # params do not drive this latency
         model.add(f, true_latency({k: f[k] for k in RATES}) * (1 + 0.02 * rng.standard_normal()))
-    weights, _ = model._fitted()
-    assert (weights >= 0).all()
+    model.predict({**features(rng), "params": 1e6})
+    assert (model._weights >= 0).all()
 
 
-def test_not_ready_until_every_rate_can_be_fitted_and_checked():
+def test_predicts_after_a_few_points_and_knows_its_error_once_every_rate_is_checked():
     rng = np.random.default_rng(3)
-    model = LatencyModel(extra_points=3)
+    model = LatencyModel(extra_points=3, predict_after=5)
     for count in range(1, 8):
         f = features(rng)
         model.add(f, true_latency(f))
+        assert model.can_predict == (count >= 5)
         assert model.ready == (count >= len(RATES) + 1 + 3)
-    with pytest.raises(GasError, match="needs 7 measurements, has 6"):
-        _six(rng).predict(features(rng))
+    with pytest.raises(GasError, match="predicts after 5 measurements, has 4"):
+        _points(rng, 4).predict(features(rng))
+    five = _points(rng, 5)
+    unseen = features(rng)
+    assert five.predict(unseen) == pytest.approx(true_latency(unseen), rel=1e-6)  # exact data: exact rates
+    with pytest.raises(GasError, match="needs 7 measurements for its error, has 5"):
+        five.error  # noqa: B018 - the property raises
 
 
-def _six(rng) -> LatencyModel:
-    model = LatencyModel()
-    for _ in range(6):
+def _points(rng, count: int) -> LatencyModel:
+    model = LatencyModel(predict_after=5)
+    for _ in range(count):
         f = features(rng)
         model.add(f, true_latency(f))
     return model
