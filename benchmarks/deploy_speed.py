@@ -58,6 +58,8 @@ def onnx_runner(model: torch.nn.Module, threads: int, workdir: Path) -> Callable
     to_onnx(model, path, args["img_size"], args["in_chans"], check=False)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # its idle threads would spin
+    # on the cores for a while after each call, slowing whatever path is timed next
     session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     return lambda x: torch.from_numpy(session.run(["logits"], {"pixels": x.numpy()})[0])
 
