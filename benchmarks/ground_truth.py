@@ -101,11 +101,12 @@ def jobs() -> list[dict[str, Any]]:
     return order
 
 
-def done_keys(jsonl: Path = JSONL) -> set[tuple[str, int]]:
-    """(arch_id, seed) of every training already in `jsonl`."""
+def done_keys(jsonl: Path = JSONL, epochs: int = EPOCHS, images: int = TRAIN_IMAGES) -> set[tuple[str, int]]:
+    """(arch_id, seed) of every training already in `jsonl` with this schedule (epochs, training images)."""
     if not jsonl.is_file():
         return set()
-    return {(r["arch_id"], r["seed"]) for r in map(json.loads, jsonl.read_text().splitlines())}
+    return {(r["arch_id"], r["seed"]) for r in map(json.loads, jsonl.read_text().splitlines())
+            if (r["epochs"], r["train_images"]) == (epochs, images)}
 
 
 def train_one(job: dict[str, Any], work: str, device: str, nice: int) -> dict[str, Any]:

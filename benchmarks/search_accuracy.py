@@ -49,6 +49,7 @@ from ground_truth import (  # a sibling benchmark script, importable through the
     TRAIN_IMAGES,
     WORK,
     add_runner_options,
+    done_keys,
     run_jobs,
     unpack_hits,
 )
@@ -258,20 +259,12 @@ def main() -> None:
     winners = json.loads(winners_path.read_text()) if args.report and winners_path.is_file() else None
     if not args.report:
         winners = find_winners(args, winners_path)
-        pending = [job for job in training_jobs(winners, args)
-                   if (job["blueprint"].arch_id, job["seed"]) not in _done(jsonl, args)]
+        done = done_keys(jsonl, args.epochs, args.train_images)
+        pending = [job for job in training_jobs(winners, args) if (job["blueprint"].arch_id, job["seed"]) not in done]
         print(f"{len(pending)} trainings to run", flush=True)
         run_jobs(pending, jsonl, args)
     records = [json.loads(line) for line in jsonl.read_text().splitlines()] if jsonl.is_file() else []
     write_report(summarize(winners or {}, records, args), args.results)
-
-
-def _done(jsonl: Path, args: argparse.Namespace) -> set[tuple[str, int]]:
-    """(arch_id, seed) trained with this run's schedule."""
-    if not jsonl.is_file():
-        return set()
-    return {(r["arch_id"], r["seed"]) for r in map(json.loads, jsonl.read_text().splitlines())
-            if (r["epochs"], r["train_images"]) == (args.epochs, args.train_images)}
 
 
 if __name__ == "__main__":
