@@ -107,12 +107,14 @@ def search_runs(budget: str, limit_ms: float, trials: int, seeds: list[int]) -> 
                                     run=f"lat-{seed}-{int(on)}")
                 trials_ = result.study.get_trials(deepcopy=False)
                 status = [t.user_attrs.get("gas_status") for t in trials_]
+                measured = [s for s in status if s in ("evaluated", "over_budget")]  # trial order = timing order here
                 best = result.best["metrics"][result.objectives.primary_key] if result.best else None
                 out.append({
                     "seed": seed, "latency_model": on, "evaluations": result.evaluations,
                     "over_budget": status.count("over_budget"), "feasible": status.count("evaluated"),
                     "skipped_by_model": sum("latency_predicted" in t.constraints for t in trials_),
                     "best_proxy": best, "seconds": round(time.perf_counter() - started, 1),
+                    "over_budget_at": [i + 1 for i, s in enumerate(measured) if s == "over_budget"],
                 })
                 print(f"  search seed {seed} model {on}: {out[-1]}", file=sys.stderr, flush=True)
     return out
@@ -125,7 +127,8 @@ def write_report(report: dict) -> None:
               f"{100 * r['features']['own_error_p90']:.1f}", f"{100 * r['macs_only']['median_ape']:.1f}",
               f"{100 * r['macs_only']['p90_ape']:.1f}"] for r in report["held_out"]]
     searches = [[s["seed"], "on" if s["latency_model"] else "off", s["evaluations"], s["over_budget"], s["feasible"],
-                 s["skipped_by_model"], "-" if s["best_proxy"] is None else f"{s['best_proxy']:.4g}", s["seconds"]]
+                 s["skipped_by_model"], "-" if s["best_proxy"] is None else f"{s['best_proxy']:.4g}", s["seconds"],
+                 " ".join(map(str, s.get("over_budget_at", [])))]
                 for s in report["searches"]]
     summary = report["summary"]
     machine = report["machine"]
@@ -150,7 +153,8 @@ def write_report(report: dict) -> None:
         f"{report['trials']} evaluations, one at a time)"),
         "",
         tabulate(searches, ["seed", "latency model", "evaluations", "over budget (built, timed, rejected)",
-                            "feasible", "skipped unbuilt", "best proxy", "seconds"], tablefmt="github"),
+                            "feasible", "skipped unbuilt", "best proxy", "seconds", "over budget at measurement #"],
+                 tablefmt="github"),
         "",
         (f"Over-budget candidates measured: {summary['over_without']} without the model, {summary['over_with']} with it "
         f"({summary['saved_fraction']:.0%} fewer). Best proxy (mean over seeds): {summary['best_without']:.4g} without, "

@@ -49,7 +49,7 @@ class LatencyModel:
         self._rows: list[list[float]] = []
         self._targets: list[float] = []
         self._weights: np.ndarray | None = None  # rates incl. the intercept, on every point so far
-        self._error: float | None = None
+        self._loo_errors: np.ndarray | None = None  # [n] |leave-one-out prediction / measured - 1|
 
     # ---- data ---------------------------------------------------------------------------------
     def add(self, features: Mapping[str, float], latency_ms: float) -> None:
@@ -58,7 +58,7 @@ class LatencyModel:
             return
         self._rows.append(self._row(features, learn=True))
         self._targets.append(float(latency_ms))
-        self._weights = self._error = None
+        self._weights = self._loo_errors = None
 
     def __len__(self) -> int:
         return len(self._targets)
@@ -86,14 +86,18 @@ class LatencyModel:
     @property
     def error(self) -> float:
         """Out-of-sample relative error: the `quantile` of |loo prediction / measured - 1|."""
+        return self.error_at(self.quantile)
+
+    def error_at(self, quantile: float) -> float:
+        """The `quantile` of the leave-one-out absolute relative errors (0.5: the typical miss)."""
         if not self.ready:
             raise GasError(f"latency model needs {len(self._names or ()) + 1 + self.extra_points} measurements "
                            f"for its error, has {len(self)}")
-        if self._error is None:
+        if self._loo_errors is None:
             X, y = np.asarray(self._rows), np.asarray(self._targets)  # [n, features + 1], [n]
             loo = np.array([_relative_nnls(np.delete(X, i, 0), np.delete(y, i)) @ X[i] for i in range(len(y))])
-            self._error = float(np.quantile(np.abs(loo / y - 1.0), self.quantile))
-        return self._error
+            self._loo_errors = np.abs(loo / y - 1.0)
+        return float(np.quantile(self._loo_errors, quantile))
 
     def excess(self, predicted_ms: float, limit_ms: float) -> float:
         """How far a prediction (`predict`) is over `limit_ms` beyond the model's own error, as a

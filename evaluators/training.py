@@ -224,11 +224,16 @@ def _accuracy(model: nn.Module, dataset: ImageData, normalize: Callable, device:
 
 
 def _optimizer_and_schedule(model: nn.Module, recipe: TrainConfig, total_steps: int):
-    """timm's optimizer (no weight decay on biases, norms, `no_weight_decay()`) and step-wise warm-up + cosine."""
+    """timm's optimizer (no weight decay on biases, norms, `no_weight_decay()`) and step-wise warm-up + cosine.
+
+    `foreach=True`: torch only defaults to its multi-tensor step on CUDA; on CPU the per-parameter
+    loop was 12% of a small model's training step, the multi-tensor one gives the same numbers.
+    """
     from timm.optim import create_optimizer_v2
     from timm.scheduler import CosineLRScheduler
 
-    optimizer = create_optimizer_v2(model, opt=recipe.opt, lr=recipe.lr, weight_decay=recipe.weight_decay)
+    optimizer = create_optimizer_v2(model, opt=recipe.opt, lr=recipe.lr, weight_decay=recipe.weight_decay,
+                                    foreach=True)
     warmup = max(1, round(total_steps * recipe.warmup_fraction))
     schedule = CosineLRScheduler(
         optimizer, t_initial=max(1, total_steps - warmup), lr_min=recipe.lr * recipe.min_lr_ratio, warmup_t=warmup,

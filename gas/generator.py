@@ -242,10 +242,17 @@ class Generator:
         """The widths predicted within the latency budget, so the proposal is steered under it
         before it is built instead of only being rejected after (the smallest width when none is
         predicted within: `_predicted_violations` then decides; all of them before the model's
-        first predictions, a few measurements in)."""
+        first predictions, a few measurements in).
+
+        Once the model knows its own error, "within" means by its median miss: a width predicted
+        just under the limit is over it about half the time, and measuring it is what steering is
+        meant to save.
+        """
         if self._latency is None or not self._latency.can_predict:
             return widths
         limit = self.budgets.limits[LATENCY_BUDGET]
+        if self._latency.ready:
+            limit /= 1.0 + self._latency.error_at(0.5)
         under = [w for w in widths
                  if self._latency.predict(self.space.cost_features(self.space.with_width(structure, w))) <= limit]
         return under or widths[:1]

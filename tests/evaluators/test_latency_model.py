@@ -41,6 +41,8 @@ def test_held_out_error_reflects_measurement_noise():
         f = features(rng)
         model.add(f, true_latency(f) * (1 + rng.choice([-0.1, 0.1])))  # every timing 10% off
     assert 0.08 < model.error < 0.2
+    assert model.error_at(0.9) == model.error
+    assert 0.05 < model.error_at(0.5) <= model.error  # the typical miss, what steering allows for
 
 
 def test_rates_stay_non_negative_even_when_a_feature_only_adds_noise():
