@@ -45,7 +45,7 @@ from gas_kernel.errors import GasError
 from gas_kernel.objectives import Objectives
 from search_spaces import SearchSpace
 
-__all__ = ["SAMPLERS", "Generator", "Proposal", "Status", "evaluations_in", "make_sampler"]
+__all__ = ["SAMPLERS", "Generator", "Proposal", "Status", "evaluated_trials", "evaluations_in", "make_sampler"]
 
 SAMPLERS = ("tpe", "nsga2", "random")
 MAX_PROPOSALS_PER_ASK = 2000
@@ -231,30 +231,33 @@ class Generator:
 
     def _place_width(self, structure: Any, widths: list[int], frac: float) -> int:
         """The width `frac` selects among those using [band, 1] of the tightest analytic budget."""
-        usage = [(w, self.budgets.usage(self.space.cost(self.space.with_width(structure, w)))) for w in widths]
-        feasible = [w for w, use in usage if use <= 1.0]
-        in_band = [w for w, use in usage if self.band <= use <= 1.0]
+        candidates = {w: self.space.with_width(structure, w) for w in widths}
+        usage = {w: self.budgets.usage(self.space.cost(blueprint)) for w, blueprint in candidates.items()}
+        feasible = [w for w in widths if usage[w] <= 1.0]
+        in_band = [w for w in widths if self.band <= usage[w] <= 1.0]
         choices = in_band or feasible[-1:] or widths[:1]  # out of the band: recorded as infeasible
-        choices = self._under_latency(structure, choices)
+        choices = self._under_latency({w: candidates[w] for w in choices})
         return choices[min(int(frac * len(choices)), len(choices) - 1)]
 
-    def _under_latency(self, structure: Any, widths: list[int]) -> list[int]:
-        """The widths predicted within the latency budget, so the proposal is steered under it
-        before it is built instead of only being rejected after (the smallest width when none is
-        predicted within: `_predicted_violations` then decides; all of them before the model's
-        first predictions, a few measurements in).
+    def _under_latency(self, candidates: dict[int, Blueprint]) -> list[int]:
+        """The widths (of `candidates`, width -> blueprint, narrowest first) predicted within the
+        latency budget, so the proposal is steered under it before it is built instead of only
+        being rejected after (the smallest width when none is predicted within:
+        `_predicted_violations` then decides; all of them before the model's first predictions, a
+        few measurements in).
 
         Once the model knows its own error, "within" means by its median miss: a width predicted
         just under the limit is over it about half the time, and measuring it is what steering is
         meant to save.
         """
+        widths = list(candidates)
         if self._latency is None or not self._latency.can_predict:
             return widths
         limit = self.budgets.limits[LATENCY_BUDGET]
         if self._latency.ready:
             limit /= 1.0 + self._latency.error_at(0.5)
-        under = [w for w in widths
-                 if self._latency.predict(self.space.cost_features(self.space.with_width(structure, w))) <= limit]
+        under = [w for w, blueprint in candidates.items()
+                 if self._latency.predict(self.space.cost_features(blueprint)) <= limit]
         return under or widths[:1]
 
     def _describe(self, trial: optuna.Trial, blueprint: Blueprint, cost: Cost) -> None:
@@ -305,11 +308,10 @@ class Generator:
     # ---- resume -------------------------------------------------------------------------------
     def _recover(self) -> None:
         """Rebuild the cache from the storage; fail and re-enqueue trials a dead driver left RUNNING."""
-        for trial in self.study.get_trials(deepcopy=False):
-            status = trial.user_attrs.get("gas_status")
-            if trial.state == TrialState.RUNNING:
-                self._requeue(trial)
-            elif status in Status.EVALUATIONS and trial.user_attrs.get("arch_id"):
+        for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            self._requeue(trial)
+        for trial in evaluated_trials(self.study):
+            if trial.user_attrs.get("arch_id"):
                 self._cache[trial.user_attrs["arch_id"]] = trial
                 if self._latency is not None and "blueprint" in trial.user_attrs:
                     self._learn_latency(self.space.parse(trial.user_attrs["blueprint"]), trial.user_attrs.get("metrics", {}))
@@ -325,9 +327,14 @@ class Generator:
             self.study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
 
 
+def evaluated_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """The trials of `study` evaluated on a worker (complete, failed or over budget), from its storage."""
+    return [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get("gas_status") in Status.EVALUATIONS]
+
+
 def evaluations_in(study: optuna.Study) -> int:
-    """Candidates of `study` evaluated on a worker (complete, failed or over budget), read from its storage."""
-    return sum(1 for t in study.get_trials(deepcopy=False) if t.user_attrs.get("gas_status") in Status.EVALUATIONS)
+    """How many candidates of `study` were evaluated on a worker."""
+    return len(evaluated_trials(study))
 
 
 def _mark_interrupted(study: optuna.Study, trial: FrozenTrial) -> None:

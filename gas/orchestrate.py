@@ -36,7 +36,7 @@ from gas.fidelity import Prescreen, TrainedExamples
 from gas.generator import (
     MAX_PROPOSALS_PER_ASK,
     Generator,
-    Status,
+    evaluated_trials,
     evaluations_in,
     make_sampler,
 )
@@ -254,9 +254,8 @@ class _Setup:
         if not hasattr(self.prescreen, "learn_examples"):
             return None
         examples = TrainedExamples(self.evaluators[0].metrics[0])
-        for trial in generator.study.get_trials(deepcopy=False):
-            if trial.user_attrs.get("gas_status") in Status.EVALUATIONS:
-                examples.observe(trial.user_attrs.get("blueprint"), trial.user_attrs.get("metrics"))
+        for trial in evaluated_trials(generator.study):
+            examples.observe(trial.user_attrs.get("blueprint"), trial.user_attrs.get("metrics"))
         return examples
 
     def _context(self) -> Any:
