@@ -37,6 +37,8 @@ from ground_truth_report import summarize
 
 from evaluators.jsonl import read_jsonl
 from evaluators.predictor import (
+    AccuracyPredictor,
+    RankEnsemble,
     candidate_features,
     cross_validate,
 )
@@ -114,12 +116,22 @@ def _hiera_batch(reference: Path, data: str, protocol: SignalProtocol, folds: in
     result: dict[str, Any] = {"signals": {name: _tau(values, truth, keys) for name, values in signals.items()}}
     if folds:
         zero_cost = [{k: v for k, v in row.items() if k != f"signal.{FIRST_EPOCH}"} for row in table.rows]
-        for variant, rows in (("predictor", zero_cost), ("predictor + epoch-1 top-1", table.rows)):
-            oos = cross_validate(rows, table.targets, table.groups, folds=min(folds, len(keys)))
+        for variant, rows, make in _variants(zero_cost, table.rows):
+            oos = cross_validate(rows, table.targets, table.groups, folds=min(folds, len(keys)), make=make)
             predicted = per_group(oos.mean, table.groups)
             result[variant] = {**oos.tau, "folds": oos.folds, "predicted": [predicted[k] for k in keys],
                                "truth": [truth[k] for k in keys]}
     return result
+
+
+ENSEMBLE_SIZES = (2, 5)  # beside the shipped k=3: how much the ensemble's one choice matters
+
+
+def _variants(zero_cost: list[dict[str, float]], with_epoch1: list[dict[str, float]]) -> list[tuple[str, list, Any]]:
+    """(name, rows, regressor factory) of every learned signal judged out of sample on the Hiera set."""
+    variants = [("predictor", zero_cost, AccuracyPredictor), ("predictor + epoch-1 top-1", with_epoch1, AccuracyPredictor),
+                ("ensemble", zero_cost, RankEnsemble)]
+    return variants + [(f"ensemble, k={k}", zero_cost, lambda k=k: RankEnsemble(k)) for k in ENSEMBLE_SIZES]
 
 
 def _tau(values: dict[str, float], truth: dict[str, float], keys: list[str]) -> dict[str, float]:
@@ -238,8 +250,11 @@ def _regressor_comparison(rows: list[dict[str, float]], truth: list[float], grou
             learning_rate=0.03, n_estimators=300, max_depth=2, subsample=0.7, random_state=0),
         "histogram gradient boosting (LightGBM-style)": lambda: HistGradientBoostingRegressor(random_state=0),
     }
-    return {name: cross_validate(rows, truth, groups, folds=folds, make=lambda make=make: _Sklearn(make())).tau
+    taus = {name: cross_validate(rows, truth, groups, folds=folds, make=lambda make=make: _Sklearn(make())).tau
             for name, make in candidates.items()}
+    taus["rank ensemble (k=3; its only signals here are params and MACs)"] = cross_validate(
+        rows, truth, groups, folds=folds, make=RankEnsemble).tau
+    return taus
 
 
 class _Sklearn:
@@ -283,7 +298,7 @@ def hiera_markdown(section: dict[str, Any]) -> list[str]:
     batches = section["batches"]
     if not batches:
         return lines
-    names = [n for n in ("predictor", "predictor + epoch-1 top-1") if n in batches[NOISE]]
+    names = [name for name, _, _ in _variants([], []) if name in batches[NOISE]]
     names += list(batches[NOISE]["signals"])
     rows = [f"| {name} | " + " | ".join(_interval(batches[d].get(name) or batches[d]["signals"].get(name))
                                         for d in (NOISE, REFERENCE_DATA)) + " |" for name in names]
@@ -346,9 +361,11 @@ def write_report(hiera: dict[str, Any], calibration: dict[str, Any], autoformer:
     (RESULTS / "predictor.json").write_text(json.dumps(summary, indent=1) + "\n")
     head = ["# Learned accuracy predictor, judged out of sample", "",
             ("`python benchmarks/predictor.py` (`--features` first measures the reference blueprints' signals). "
-            "A random forest (evaluators/predictor) over the blueprint's numbers and its zero-cost signals "
-            f"(every proxy, params, MACs; batch {protocol.batch_size}, seed {protocol.seed}); every figure is out of "
-            "sample: no network is predicted by a forest that saw it."), ""]
+            "`predictor`: a random forest (evaluators/predictor) over the blueprint's numbers and its zero-cost "
+            f"signals (every proxy, params, MACs; batch {protocol.batch_size}, seed {protocol.seed}). `ensemble`: "
+            "the mean rank of the k=3 signals that rank the training networks best (evaluators/predictor/"
+            "rank_ensemble.py), with k=2 and 5 beside it. Every figure is out of sample: no network is predicted "
+            "by a model that saw it."), ""]
     text = "\n".join(head + hiera_markdown(hiera) + calibration_markdown(calibration) + autoformer_markdown(autoformer))
     (RESULTS / "predictor.md").write_text(text)
     plot(hiera, calibration, autoformer, RESULTS / "predictor.png")

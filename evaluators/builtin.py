@@ -15,7 +15,7 @@ from torch import nn
 from evaluators.base import EvalContext, Evaluator, Tier
 from evaluators.data import load_data, random_batch
 from evaluators.latency import measure_latency, measure_throughput
-from evaluators.predictor.evaluator import PredictorEvaluator
+from evaluators.predictor.evaluator import EnsembleEvaluator, PredictorEvaluator
 from evaluators.proxies import BASELINES, PROXIES, proxy_score
 from evaluators.registry import register_evaluator
 from evaluators.threads import thread_count
@@ -125,7 +125,7 @@ class TrainEvaluator(Evaluator):
 def register_builtins() -> None:
     for name in PROXIES:
         register_evaluator(AnalyticEvaluator(name) if name in BASELINES else ProxyEvaluator(name))
-    for evaluator in (LatencyEvaluator, ThroughputEvaluator, TrainEvaluator, PredictorEvaluator):
+    for evaluator in (LatencyEvaluator, ThroughputEvaluator, TrainEvaluator, PredictorEvaluator, EnsembleEvaluator):
         register_evaluator(evaluator)
 
 

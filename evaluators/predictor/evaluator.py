@@ -15,11 +15,15 @@ weight as they accumulate. A predictor in this learning mode does not refuse a c
 the reference set never trained (other image sizes, channels or classes): it returns the signals
 without a prediction, the screen lets the candidate train, and it predicts once the search has
 trained candidates of that kind.
+
+The `ensemble` evaluator is the same machinery with the rank ensemble in place of the forest
+(`evaluators.predictor.rank_ensemble`): the mean rank of the few signals that rank the reference
+set best, a predictor with almost nothing to fit for while the reference set is small.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +32,7 @@ from torch import nn
 from evaluators.base import EvalContext, Evaluator, Tier
 from evaluators.predictor.features import SIGNAL_PREFIX, candidate_features
 from evaluators.predictor.forest import AccuracyPredictor
+from evaluators.predictor.rank_ensemble import RankEnsemble
 from evaluators.predictor.reference import (
     FEATURES_FILE,
     REFERENCE_DATA,
@@ -37,10 +42,11 @@ from evaluators.predictor.reference import (
     shipped_results,
 )
 from evaluators.predictor.signals import NOISE, SignalProtocol, measure_signals
+from evaluators.predictor.validation import Regressor
 from evaluators.threads import thread_count
 from gas_kernel.errors import GasError
 
-__all__ = ["PredictorEvaluator"]
+__all__ = ["EnsembleEvaluator", "PredictorEvaluator"]
 
 
 class PredictorEvaluator(Evaluator):
@@ -51,13 +57,14 @@ class PredictorEvaluator(Evaluator):
     metrics = ("predictor", "predictor_std")  # and `signal.<name>` of every signal it measured
     top1_metric = "predictor"  # a predicted val top-1: `--budget top1=` reads it
     target_metric = "val_top1"  # what `learn_examples` learns: the train evaluator's val top-1
+    make_regressor: Callable[[], Regressor] = AccuracyPredictor
 
     def __init__(self, reference: Path | None = None, features: Path | None = None,
                  protocol: SignalProtocol | None = None):
         self.reference = reference or shipped_results() / REFERENCE_FILE
         self.features = features or shipped_results() / FEATURES_FILE
         self.protocol = protocol or SignalProtocol()
-        self._predictors: dict[str, AccuracyPredictor] = {}
+        self._predictors: dict[str, Regressor] = {}
         self._tables: dict[str, ReferenceTable] = {}
         self._domains: dict[str, set[tuple[int, int, int]]] = {}
         self._learned: dict[str, int] = {}  # examples the current fit of each kind of batch learned from
@@ -76,19 +83,20 @@ class PredictorEvaluator(Evaluator):
         if not known:  # learning, and no trained candidate of this kind yet: train it, learn from it
             return measured
         mean, std = predictor.predict([candidate_features(blueprint, signals)])
-        return {"predictor": float(mean[0]), "predictor_std": float(std[0]), **measured}
+        prediction, spread = self.metrics
+        return {prediction: float(mean[0]), spread: float(std[0]), **measured}
 
-    def predictor(self, data: str | None = None) -> AccuracyPredictor:
+    def predictor(self, data: str | None = None) -> Regressor:
         """The fitted predictor for candidates scored on `data` (None: noise), fitting it on first use."""
         key = _signal_data(data)
         if key not in self._predictors:
             table = load_reference_table(self.reference, self.features, key, self.protocol)
             self._tables[key] = table
-            self._predictors[key] = AccuracyPredictor().fit(table.rows, table.targets)
+            self._predictors[key] = self.make_regressor().fit(table.rows, table.targets)
             self._domains[key] = {_domain(r["blueprint"]) for r in table.records}
         return self._predictors[key]
 
-    def learn_examples(self, examples: Sequence[Mapping[str, Any]], data: str | None = None) -> AccuracyPredictor:
+    def learn_examples(self, examples: Sequence[Mapping[str, Any]], data: str | None = None) -> Regressor:
         """Refit on the reference set plus `examples`, the candidates a search trained:
         `{"blueprint": its dict, "metrics": its trial metrics}`, the metrics holding the `signal.<name>`
         this evaluator returned and the train evaluator's `val_top1` (others are skipped). Refits only
@@ -103,7 +111,7 @@ class PredictorEvaluator(Evaluator):
             return predictor
         rows = [candidate_features(e["blueprint"], _signals(e["metrics"])) for e in usable]
         table = self._tables[key]
-        self._predictors[key] = AccuracyPredictor().fit(
+        self._predictors[key] = self.make_regressor().fit(
             table.rows + rows, table.targets + [float(e["metrics"][self.target_metric]) for e in usable])
         self._domains[key] = {_domain(r["blueprint"]) for r in table.records} | {_domain(e["blueprint"]) for e in usable}
         self._learned[key] = len(usable)
@@ -116,6 +124,16 @@ class PredictorEvaluator(Evaluator):
         raise GasError(f"the predictor learned from {seen} networks, not {domain[0]}px/{domain[1]}ch/"
                        f"{domain[2]} classes: let a search teach it (--proxy train --prescreen predictor), or "
                        "train some of this kind and pass them to learn_examples()")
+
+
+class EnsembleEvaluator(PredictorEvaluator):
+    """`{"ensemble": predicted val top-1, "ensemble_std": the signals' disagreement}`: the mean rank of
+    the signals that rank the reference set best (`RankEnsemble`), fitted and taught like `predictor`."""
+
+    name = "ensemble"
+    metrics = ("ensemble", "ensemble_std")
+    top1_metric = "ensemble"
+    make_regressor = RankEnsemble
 
 
 def _signals(metrics: Mapping[str, float]) -> dict[str, float]:

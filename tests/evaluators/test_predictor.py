@@ -15,6 +15,7 @@ from evaluators import EvalContext, Tier, get_evaluator
 from evaluators.jsonl import read_jsonl
 from evaluators.predictor import (
     AccuracyPredictor,
+    EnsembleEvaluator,
     PredictorEvaluator,
     SignalProtocol,
     candidate_features,
@@ -183,9 +184,20 @@ def test_missing_reference_or_uncached_blueprints_are_gas_errors(reference_files
         stale.evaluate(_build(blueprint), blueprint, EvalContext())
 
 
-def test_predictor_is_registered_as_the_learned_tier():
-    evaluator = get_evaluator("predictor")
-    assert evaluator.tier == Tier.LEARNED and evaluator.metrics[0] == "predictor" and evaluator.higher_is_better
+def test_predictor_and_ensemble_are_registered_as_the_learned_tier():
+    for name in ("predictor", "ensemble"):
+        evaluator = get_evaluator(name)
+        assert evaluator.tier == Tier.LEARNED and evaluator.metrics[0] == evaluator.top1_metric == name
+        assert evaluator.higher_is_better
+
+
+def test_ensemble_evaluator_ranks_by_the_reference_sets_best_signals(reference_files):
+    evaluator = EnsembleEvaluator(*reference_files, protocol=TINY_PROTOCOL)
+    small, large = _tiny(8), _tiny(24, 2)
+    scores = [evaluator.evaluate(_build(b), b, EvalContext(batch_size=2)) for b in (small, large)]
+    assert set(scores[0]) == {"ensemble", "ensemble_std", "signal.grad_norm", "signal.params"}
+    assert "signal.params" in evaluator.predictor().chosen  # the reference accuracies rise with size
+    assert 0.8 <= scores[0]["ensemble"] < scores[1]["ensemble"] <= 0.851
 
 
 def test_shipped_predictor_scores_a_reference_blueprint_near_its_trained_accuracy():
