@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from evaluators.base import EvalContext, Evaluator, Tier
-from evaluators.data import load_data, random_batch
+from evaluators.data import load_data, noise_batch, random_batch
 from evaluators.latency import measure_latency, measure_throughput
 from evaluators.predictor.evaluator import EnsembleEvaluator, PredictorEvaluator
 from evaluators.proxies import BASELINES, PROXIES, proxy_score
@@ -30,11 +30,7 @@ def proxy_batch(blueprint: Any, ctx: EvalContext) -> tuple[torch.Tensor, torch.T
     """The batch proxies score: real training images when `ctx.data` is set, else seeded noise."""
     if ctx.data is not None:
         return random_batch(load_data(ctx.data), ctx.batch_size, ctx.seed)
-    generator = torch.Generator().manual_seed(ctx.seed)
-    shape = (ctx.batch_size, blueprint.in_chans, blueprint.img_size, blueprint.img_size)  # [B, C, H, W]
-    inputs = torch.randn(shape, generator=generator)
-    targets = torch.randint(0, max(1, blueprint.num_classes), (ctx.batch_size,), generator=generator)
-    return inputs, targets
+    return noise_batch(blueprint.in_chans, blueprint.img_size, blueprint.num_classes, ctx.batch_size, ctx.seed)
 
 
 class ProxyEvaluator(Evaluator):

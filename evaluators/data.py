@@ -16,7 +16,8 @@ import torch
 from evaluators.named_data import is_named_dataset, read_named_dataset
 from gas_kernel.errors import GasError, one_line
 
-__all__ = ["ImageData", "balanced_subset", "clear_cache", "load_data", "load_image_folder", "random_batch"]
+__all__ = ["ImageData", "balanced_subset", "clear_cache", "load_data", "load_image_folder", "noise_batch",
+           "random_batch"]
 
 _CACHE: dict[tuple[str, int], ImageData] = {}
 
@@ -86,6 +87,14 @@ def random_batch(data: ImageData, batch_size: int, seed: int) -> tuple[torch.Ten
     generator = torch.Generator().manual_seed(seed)
     index = torch.randperm(len(data.train_y), generator=generator)[:batch_size]
     return data.normalize(data.train_x[index]), data.train_y[index]
+
+
+def noise_batch(in_chans: int, img_size: int, num_classes: int, batch_size: int,
+                seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A seeded batch of standard-normal images and random labels: what proxies score without data."""
+    generator = torch.Generator().manual_seed(seed)
+    inputs = torch.randn((batch_size, in_chans, img_size, img_size), generator=generator)  # [B, C, H, W]
+    return inputs, torch.randint(0, max(1, num_classes), (batch_size,), generator=generator)
 
 
 def balanced_subset(data: ImageData, images: int, seed: int = 0) -> ImageData:

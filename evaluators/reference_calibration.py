@@ -5,7 +5,8 @@ well it orders the reference blueprints by their trained accuracy (the mean over
 trained with, so the target is as quiet as the set allows):
 
 * every zero-cost proxy, scored at initialisation (the reference seed's weights) on one seeded batch
-  of the reference's own training data;
+  of the reference's own training data, and again on a seeded batch of noise (`<proxy> (noise)`),
+  which is what a search without `--data` scores: the default search's signal is chosen there;
 * the params and MACs baselines a proxy must beat;
 * early-stopped training read off the reference's own curves (`curve@E`: val top-1 after E of the
   30 epochs, a free signal but one whose schedule did not end at E);
@@ -27,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from evaluators.base import EvaluationError
-from evaluators.data import load_data, random_batch
+from evaluators.data import load_data, noise_batch, random_batch
 from evaluators.jsonl import read_jsonl
 from evaluators.proxies import BASELINES, list_proxies, proxy_score
 from evaluators.ranking import kendall_with_interval
@@ -39,6 +40,7 @@ from gas_kernel.errors import GasError
 __all__ = ["ReferenceCalibrationConfig", "ReferenceEntry", "calibrate_reference", "load_reference"]
 
 CURVE_EPOCHS = (1, 2, 3, 5, 10)
+NOISE_SUFFIX = " (noise)"  # a proxy scored on seeded noise, as a search without --data scores it
 
 
 @dataclass(frozen=True)
@@ -95,8 +97,11 @@ def calibrate_reference(config: ReferenceCalibrationConfig, space: Any) -> dict[
     data = load_data(config.data or entries[0].record["dataset"])
     scores, costs = {}, {}
     with thread_count(config.threads):
-        for name, (values, seconds) in _proxy_signals(space, entries, data, config).items():
-            scores[name], costs[name] = values, seconds
+        for suffix, batch in (("", random_batch(data, config.proxy_batch, config.seed)),
+                              (NOISE_SUFFIX, noise_batch(data.in_chans, data.img_size, data.num_classes,
+                                                         config.proxy_batch, config.seed))):
+            for name, (values, seconds) in _proxy_signals(space, entries, batch, config.seed).items():
+                scores[name + suffix], costs[name + suffix] = values, seconds
         scores["params"], scores["macs"] = [e.params for e in entries], [e.macs for e in entries]
         costs["params"] = costs["macs"] = 0.0
         for epochs in CURVE_EPOCHS:
@@ -116,9 +121,9 @@ def calibrate_reference(config: ReferenceCalibrationConfig, space: Any) -> dict[
     return summary
 
 
-def _proxy_signals(space: Any, entries: list[ReferenceEntry], data: Any, config: ReferenceCalibrationConfig):
-    """{proxy: (scores, mean seconds per candidate)}; a failed score is NaN (left out of its tau)."""
-    inputs, targets = random_batch(data, config.proxy_batch, config.seed)
+def _proxy_signals(space: Any, entries: list[ReferenceEntry], batch: tuple[Any, Any], seed: int):
+    """{proxy: (scores on `batch`, mean seconds per candidate)}; a failed score is NaN (left out of its tau)."""
+    inputs, targets = batch
     result = {}
     for name in (p for p in list_proxies() if p not in BASELINES):
         values, seconds = [], []
@@ -126,7 +131,7 @@ def _proxy_signals(space: Any, entries: list[ReferenceEntry], data: Any, config:
             model = build_model(space, entry.blueprint, entry.record["seed"])
             start = time.perf_counter()
             try:
-                values.append(proxy_score(name, model, inputs, targets, seed=config.seed))
+                values.append(proxy_score(name, model, inputs, targets, seed=seed))
             except EvaluationError:
                 values.append(float("nan"))
             seconds.append(time.perf_counter() - start)

@@ -52,7 +52,8 @@ def reference_markdown(summary: dict[str, Any]) -> str:
         (f"`gas calibrate --reference {summary['reference']}`: {summary['blueprints']} trained blueprints "
         f"({summary['band_blueprints']} in the band slice), trained accuracy (mean over seeds) "
         f"{100 * low:.2f}-{100 * high:.2f}% on {summary['data']}. Proxies scored at initialisation on one seeded "
-        f"batch of {summary['proxy_batch']} training images; `curve@E` is val top-1 after E epochs of the reference "
+        f"batch of {summary['proxy_batch']} training images, and as `<proxy> (noise)` on a seeded batch of Gaussian noise "
+        "(what a search without --data scores); `curve@E` is val top-1 after E epochs of the reference "
         "run; `short@E` a schedule of E epochs. Kendall tau with a bootstrap 95% interval."), "",
         tabulate(rows, headers=["signal", "tau, all [95% CI]", "tau, band slice", "s / candidate"], tablefmt="github"),
         ""])

@@ -10,8 +10,11 @@ import pytest
 from scipy import stats
 
 import gas
+from evaluators.data import noise_batch
+from evaluators.proxies import proxy_score
 from evaluators.ranking import kendall_tau_b, kendall_with_interval
 from evaluators.recipes import get_recipe
+from evaluators.training import build_model
 from gas.cli import main
 
 
@@ -61,6 +64,12 @@ def test_reference_calibration_table(tmp_path, image_folder, capsys):
     assert signals["curve@1"]["all"]["tau"] == pytest.approx(
         stats.kendalltau([first[a]["val_top1"][0] for a in first], [targets[a] for a in first]).statistic)
     assert {"synflow", "grad_norm", "macs", "curve@5", "short@1"} <= set(signals) and "curve@10" not in signals
+    space = gas.get_space("hiera", img_size=32, num_classes=3)
+    inputs, labels = noise_batch(3, 32, 3, 8, seed=0)  # what a search without --data scores
+    on_noise = [proxy_score("grad_norm", build_model(space, space.parse(first[a]["blueprint"]), 0), inputs, labels, seed=0)
+                for a in first]
+    assert signals["grad_norm (noise)"]["all"]["tau"] == pytest.approx(
+        stats.kendalltau(on_noise, [targets[a] for a in first]).statistic)
     assert signals["params"]["band"]["n"] == 4 and summary["ceiling"]["n"] == 5
     assert summary["blueprints"] == 8 and not math.isnan(signals["synflow"]["all"]["tau"])
     assert "seed-to-seed (the ceiling)" in (out / "calibration_reference.md").read_text()
