@@ -98,7 +98,7 @@ class SearchConfig(BaseModel):
     epochs: int = Field(1, ge=1, description="training epochs of --proxy train")
     prescreen: Annotated[str | None, Flag(metavar="PROXY")] = Field(
         None, description="score this zero-cost proxy first and train only the best (with --proxy train); "
-        "predictor: the learned predictor, refitted on every candidate the search trains")
+        "predictor or ensemble: a learned predictor, refitted on every candidate the search trains")
     prescreen_keep: float = Field(0.5, gt=0, le=1, description="fraction of candidates the prescreen lets train")
     data: Annotated[str | None, Flag(metavar="PATH")] = Field(
         None, description="ImageFolder root: proxies score a real batch instead of noise, training trains on it")

@@ -312,7 +312,7 @@ def _with_top1_metric(budgets: Budgets, accuracy: Any) -> Budgets:
         return budgets
     if accuracy.top1_metric is None:
         raise GasError(f"--budget top1={budgets.limits['top1']:g} needs an accuracy estimate, which --proxy "
-                       f"{accuracy.name} is not: use --proxy train (with --data) or --proxy predictor")
+                       f"{accuracy.name} is not: use --proxy train (with --data), predictor or ensemble")
     return dataclasses.replace(budgets, top1_metric=accuracy.top1_metric)
 
 
@@ -326,7 +326,7 @@ def _resolve_prescreen(config: SearchConfig) -> Any:
     screen = ev.get_evaluator(config.prescreen)
     if screen.tier not in (ev.Tier.PROXY, ev.Tier.LEARNED):
         raise GasError(f"--prescreen {screen.name} is a {screen.tier.name.lower()} evaluator; pick a zero-cost proxy "
-                       "or predictor")
+                       "or a learned predictor (predictor, ensemble)")
     if ev.get_evaluator(config.proxy or ev.DEFAULT_PROXY).tier != ev.Tier.TRAINING:
         raise GasError("--prescreen screens candidates before training: use it with --proxy train")
     return screen

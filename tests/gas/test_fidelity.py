@@ -103,7 +103,7 @@ def test_predictor_screen_learns_a_new_kind_of_network_from_the_candidates_the_s
     ({"scheduler": "asha"}, "--scheduler asha stops training early"),
     ({"prescreen": "grad_norm"}, "use it with --proxy train"),
     ({"proxy": "train"}, "--proxy train needs data"),
-    ({"proxy": "train", "data": "/nonexistent", "prescreen": "latency"}, "pick a zero-cost proxy or predictor"),
+    ({"proxy": "train", "data": "/nonexistent", "prescreen": "latency"}, "pick a zero-cost proxy or a learned predictor"),
 ])
 def test_fidelity_options_are_checked_before_any_work(tmp_path, options, message):
     with pytest.raises(GasError, match=message):
