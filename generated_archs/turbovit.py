@@ -10,6 +10,8 @@ Cost:       4.93M params, 0.845 GMACs at 224px (1 MAC = 1 FLOP, the fvcore/timm 
 Budgets:    flops=1G, latency=27ms, params=12.7M
 Metrics:    latency_iqr_ms=0.8228, latency_ms=24.3411, macs=8.44516e+08, params=4.93361e+06,
             synflow=14.4728
+Accuracy:   not trained: no accuracy was measured (the search ranked it by the signal under Metrics);
+            `gas train` measures one
 Source:     kind=run, pick=proxy, run=turbovit-fast-synflow, trial=111
 Search:     gas search --space hiera --budget flops=1G,params=12.7M,latency=27ms --objective
             proxy,latency --proxy synflow --trials 60 --run turbovit-fast-synflow --batch-size 16

@@ -10,6 +10,8 @@ Cost:       12.40M params, 1.278 GMACs at 224px (1 MAC = 1 FLOP, the fvcore/timm
 Budgets:    flops=2.1G, params=12.7M
 Metrics:    grad_norm=5.71841, latency_iqr_ms=10.1816, latency_ms=47.5672, macs=1.27782e+09,
             params=1.23975e+07
+Accuracy:   not trained: no accuracy was measured (the search ranked it by the signal under Metrics);
+            `gas train` measures one
 Source:     kind=run, pick=proxy, run=turbovit-search, trial=64
 Search:     gas search --space hiera --budget flops=2.1G,params=12.7M --objective proxy,latency
             --trials 40 --run turbovit-search --batch-size 16 --trial-timeout 300 --no-progress

@@ -9,6 +9,8 @@ arch_id:    cc9bcdd2e9e0
 Cost:       13.45M params, 2.429 GMACs at 224px (1 MAC = 1 FLOP, the fvcore/timm convention)
 Budgets:    none
 Metrics:    none
+Accuracy:   not trained: no accuracy was measured (the search ranked it by the signal under Metrics);
+            `gas train` measures one
 Source:     kind=preset, preset=turbovit_ref
 Search:     none (not from a search run)
 Export:     gas export preset turbovit_ref --img-size 224 --num-classes 1000 --name turbovit_ref

@@ -3,7 +3,8 @@
 The header is the first thing a person reads, so it says in a dozen lines what the file holds
 (what kind of model, in the words of its space's `ModelCode`; the blueprint in one line, its arch
 id), where it came from (the search and export commands, the trial), what it costs (params, GMACs,
-the run's budgets and the measured metrics) and how to build it, with or without timm. Text from
+the run's budgets and the measured metrics), what is known of its accuracy (a model nobody trained
+says "not trained") and how to build it, with or without timm. Text from
 runs and metrics is made safe for a docstring here: printable characters only, backslashes and
 triple quotes escaped, wrapped to the file's line length.
 """
@@ -45,6 +46,7 @@ def render_header(record: ExportRecord) -> str:
         ),
         *_field("Budgets", _budgets(record.budgets)),
         *_field("Metrics", _mapping(record.metrics)),
+        *_field("Accuracy", _accuracy(record.metrics)),
         *_field("Source", _mapping(record.source)),
         *_field("Search", record.search_command or "none (not from a search run)"),
         *_field("Export", record.export_command),
@@ -90,6 +92,16 @@ def _field(label: str, text: str) -> list[str]:
         break_on_hyphens=False,
     )
     return wrapped or [f"{label}:"]
+
+
+def _accuracy(metrics: dict[str, Any]) -> str:
+    """What is known of the model's accuracy: only what was measured, and how."""
+    top1 = metrics.get("val_top1")
+    if isinstance(top1, (int, float)):
+        return (f"val top-1 {top1:.4f} after the search's short training ({metrics.get('epochs', '?')} epoch(s) of "
+                "--proxy train): how fast it starts learning, not trained to convergence")
+    return ("not trained: no accuracy was measured (the search ranked it by the signal under Metrics); "
+            "`gas train` measures one")
 
 
 def _budgets(budgets: dict[str, Any]) -> str:

@@ -240,6 +240,20 @@ def test_file_reads_top_down_with_header_constants_and_constructor(tmp_path):
     assert model_source(HIERA) in text  # the one implementation, verbatim
 
 
+def test_header_says_not_trained_unless_an_accuracy_was_measured(tmp_path):
+    blueprint = get_space("hiera", img_size=32, num_classes=10).random(SMALL)
+
+    def accuracy_line(metrics):
+        docstring = ast.get_docstring(ast.parse(export_blueprint(blueprint, "acc", tmp_path, {"metrics": metrics},
+                                                                 force=True).read_text()))
+        return " ".join(docstring.split("Accuracy:", 1)[1].split("Source:", 1)[0].split())
+
+    assert accuracy_line({"grad_norm": 3.5}).startswith("not trained: no accuracy was measured")
+    assert accuracy_line({"predictor": 0.86}).startswith("not trained")  # a prediction is not a measurement
+    assert accuracy_line({"val_top1": 0.4321, "epochs": 3}).startswith(
+        "val top-1 0.4321 after the search's short training (3 epoch(s) of --proxy train)")
+
+
 def test_generated_lines_fit_110_columns(tmp_path):
     blueprint = get_space("hiera", img_size=32, num_classes=10).random(SMALL)
     metadata = {
