@@ -14,8 +14,9 @@ learns from it and nothing wasteful is sent to Ray:
   NSGA-II treat as infeasible;
 * with a latency budget, a latency model (`evaluators.latency_model`) learns from every measured
   latency of the search; from a few measurements on, the width is placed among those predicted
-  within the latency budget (steering proposals under it), and once its own held-out error is
-  known, a proposal still predicted over the budget by more than that error is rejected unbuilt
+  within the latency budget (steering proposals under it; by the model's median miss once its own
+  held-out error is known), and from then on a proposal still predicted over the budget by more
+  than its 90th-percentile error is rejected unbuilt
   (constraint `latency_predicted`);
   what is built is still timed, and the measurement still decides;
 * duplicates (an arch_id already evaluated, or being evaluated) are answered from the cache, which
