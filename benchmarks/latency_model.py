@@ -160,8 +160,27 @@ def write_report(report: dict) -> None:
         f"({summary['saved_fraction']:.0%} fewer). Best proxy (mean over seeds): {summary['best_without']:.4g} without, "
         f"{summary['best_with']:.4g} with."),
         "",
+        *_phase_lines(report["searches"]),
     ]
     (RESULTS / "latency_model.md").write_text("\n".join(lines))
+
+
+# Measurement k was proposed knowing k - 1 timings (one trial at a time): the model predicts from 5
+# (LatencyModel.predict_after) and knows its own error from 11 (hiera: 7 rates + intercept + 3 spare).
+PHASES = ((1, 5, "unsteered: the model has < 5 timings (1-5)"), (6, 11, "steered by point predictions (6-11)"),
+          (12, 10**9, "steered by its median miss, skipping beyond its p90 (12-40)"))
+
+
+def _phase_lines(searches: list[dict]) -> list[str]:
+    """Over-budget measurements per phase of the latency model, with and without it (all seeds)."""
+    if not all("over_budget_at" in s for s in searches):
+        return []
+    lines = ["Over-budget measurements by measurement number (all seeds), where the model's phases begin:", ""]
+    for low, high, label in PHASES:
+        counts = {on: sum(low <= i <= high for s in searches if s["latency_model"] is on for i in s["over_budget_at"])
+                  for on in (False, True)}
+        lines.append(f"- {label}: {counts[False]} without the model, {counts[True]} with it")
+    return lines + [""]
 
 
 def plot(report: dict, path: Path) -> None:
@@ -193,7 +212,12 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--seed", type=int, default=0, help="seed of the sampled blueprints (part 1)")
+    parser.add_argument("--report", action="store_true", help="only rewrite the markdown from latency_model.json")
     args = parser.parse_args()
+    if args.report:
+        write_report(json.loads((RESULTS / "latency_model.json").read_text()))
+        print((RESULTS / "latency_model.md").read_text())
+        return
 
     space = get_space(args.space)
     blueprints = proposals(space, parse_budgets([args.budget]), args.blueprints, args.seed)
