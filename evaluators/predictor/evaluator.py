@@ -121,8 +121,8 @@ class PredictorEvaluator(Evaluator):
         """GasError: networks of the candidate's input size, channels and classes were never learned from."""
         domain = _domain(blueprint)
         seen = ", ".join(f"{s}px/{c}ch/{k} classes" for s, c, k in sorted(self._domains[_signal_data(data)]))
-        raise GasError(f"the predictor learned from {seen} networks, not {domain[0]}px/{domain[1]}ch/"
-                       f"{domain[2]} classes: let a search teach it (--proxy train --prescreen predictor), or "
+        raise GasError(f"the {self.name} learned from {seen} networks, not {domain[0]}px/{domain[1]}ch/"
+                       f"{domain[2]} classes: let a search teach it (--proxy train --prescreen {self.name}), or "
                        "train some of this kind and pass them to learn_examples()")
 
 

@@ -27,7 +27,7 @@ def test_list_evaluators_is_sorted_by_tier_and_filters():
     assert tiers == sorted(tiers)
     assert list_evaluators(Tier.ANALYTIC) == ["macs", "params"]
     assert list_evaluators(Tier.MEASURED) == ["latency", "throughput"]
-    assert list_evaluators(Tier.LEARNED) == ["predictor"]
+    assert list_evaluators(Tier.LEARNED) == ["ensemble", "predictor"]
     assert list_evaluators(Tier.TRAINING) == ["train"]
     assert set(list_evaluators(Tier.PROXY)) == {"synflow", "naswot", "grad_norm", "snip", "jacob_cov", "zico", "dss"}
 
@@ -59,8 +59,8 @@ def test_analytic_evaluators_need_no_model_and_match_the_space_cost(hiera_candid
         get_evaluator("params").evaluate(None, blueprint, EvalContext())
 
 
-# train needs data; the predictor needs the reference set (tests/evaluators/test_predictor.py gives it one)
-@pytest.mark.parametrize("name", [n for n in list_evaluators() if n not in ("train", "predictor")])
+# train needs data; the learned predictors need the reference set (tests/evaluators/test_predictor.py gives it one)
+@pytest.mark.parametrize("name", [n for n in list_evaluators() if n not in ("train", "predictor", "ensemble")])
 def test_evaluators_return_their_declared_metrics(name, hiera_candidate):
     _, blueprint, model = hiera_candidate
     evaluator = get_evaluator(name)
