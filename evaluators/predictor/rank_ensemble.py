@@ -18,14 +18,13 @@ import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from scipy.stats import kendalltau
 
 from evaluators.predictor.features import SIGNAL_PREFIX
+from evaluators.predictor.forest import MIN_ROWS
+from evaluators.ranking import kendall_tau_b
 from gas_kernel.errors import GasError
 
 __all__ = ["RankEnsemble"]
-
-MIN_ROWS = 4
 
 
 class RankEnsemble:
@@ -95,6 +94,6 @@ def _finite(values: np.ndarray) -> np.ndarray:
 def _tau(values: np.ndarray, targets: np.ndarray) -> float:
     """Kendall tau over the rows where the signal is finite; NaN when it is constant or too sparse."""
     kept = np.isfinite(values)
-    if kept.sum() < MIN_ROWS or np.ptp(values[kept]) == 0:
+    if kept.sum() < MIN_ROWS:
         return math.nan
-    return float(kendalltau(values[kept], targets[kept]).statistic)
+    return float(kendall_tau_b(values[kept], targets[kept]))  # NaN for a constant signal
