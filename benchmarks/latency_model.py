@@ -165,9 +165,11 @@ def write_report(report: dict) -> None:
     (RESULTS / "latency_model.md").write_text("\n".join(lines))
 
 
-# Measurement k was proposed knowing k - 1 timings (one trial at a time): the model predicts from 5
-# (LatencyModel.predict_after) and knows its own error from 11 (hiera: 7 rates + intercept + 3 spare).
-PHASES = ((1, 5, "unsteered: the model has < 5 timings (1-5)"), (6, 11, "steered by point predictions (6-11)"),
+# Measurement k was proposed knowing k - 1 timings (one trial at a time): the model predicts from 1
+# (one rate on the MACs), keeps its median miss as a margin from 3 (evaluators.latency_model.
+# MIN_ERROR_POINTS) and skips proposals from 11 (hiera: 7 rates + intercept + 3 spare).
+PHASES = ((1, 1, "unsteered: no timing yet (1)"), (2, 3, "steered by point predictions (2-3)"),
+          (4, 11, "steered by its median miss (4-11)"),
           (12, 10**9, "steered by its median miss, skipping beyond its p90 (12-40)"))
 
 

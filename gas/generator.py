@@ -13,10 +13,10 @@ learns from it and nothing wasteful is sent to Ray:
   at the largest) are told PRUNED with `trial.set_constraint(...)` values > 0, which TPE and
   NSGA-II treat as infeasible;
 * with a latency budget, a latency model (`evaluators.latency_model`) learns from every measured
-  latency of the search; from a few measurements on, the width is placed among those predicted
+  latency of the search; from the first timing on, the width is placed among those predicted
   within the latency budget (steering proposals under it; by the model's median miss once its own
-  held-out error is known), and from then on a proposal still predicted over the budget by more
-  than its 90th-percentile error is rejected unbuilt
+  held-out error is known, a few timings in), and once every rate has been checked a proposal
+  still predicted over the budget by more than its 90th-percentile error is rejected unbuilt
   (constraint `latency_predicted`);
   what is built is still timed, and the measurement still decides;
 * duplicates (an arch_id already evaluated, or being evaluated) are answered from the cache, which
@@ -244,18 +244,17 @@ class Generator:
         """The widths (of `candidates`, width -> blueprint, narrowest first) predicted within the
         latency budget, so the proposal is steered under it before it is built instead of only
         being rejected after (the smallest width when none is predicted within:
-        `_predicted_violations` then decides; all of them before the model's first predictions, a
-        few measurements in).
+        `_predicted_violations` then decides; all of them before the first timing).
 
-        Once the model knows its own error, "within" means by its median miss: a width predicted
-        just under the limit is over it about half the time, and measuring it is what steering is
-        meant to save.
+        Once the model knows its own error (a few timings in), "within" means by its median miss:
+        a width predicted just under the limit is over it about half the time, and measuring it is
+        what steering is meant to save.
         """
         widths = list(candidates)
         if self._latency is None or not self._latency.can_predict:
             return widths
         limit = self.budgets.limits[LATENCY_BUDGET]
-        if self._latency.ready:
+        if self._latency.knows_error:
             limit /= 1.0 + self._latency.error_at(0.5)
         under = [w for w, blueprint in candidates.items()
                  if self._latency.predict(self.space.cost_features(blueprint)) <= limit]

@@ -100,7 +100,9 @@ class SearchSpace(abc.ABC):
 
         A learned latency model (`evaluators.latency_model`) fits non-negative rates to them, so
         each should be a quantity whose time adds up: MACs by operator kind, elements moved, ops.
-        This default knows only the totals; spaces that can say more override it.
+        MACs terms are named `macs` or `*_macs`: their sum is what the model's first guess (one
+        rate, from a single timing) scales. This default knows only the totals; spaces that can
+        say more override it.
         """
         cost = self.cost(blueprint)
         return {"macs": float(cost.macs), "params": float(cost.params)}

@@ -1,4 +1,5 @@
-"""The latency model: exact recovery of non-negative rates, its held-out error, readiness, bad input."""
+"""The latency model: one rate from the first timing, exact recovery of non-negative rates, the
+switch between them, its held-out error, readiness, bad input."""
 
 from __future__ import annotations
 
@@ -52,32 +53,51 @@ def test_rates_stay_non_negative_even_when_a_feature_only_adds_noise():
         f = {**features(rng), "params": float(rng.uniform(1e6, 1e7))}  # params do not drive this latency
         model.add(f, true_latency({k: f[k] for k in RATES}) * (1 + 0.02 * rng.standard_normal()))
     model.predict({**features(rng), "params": 1e6})
-    assert (model._weights >= 0).all()
+    assert model.uses_every_rate
+    assert (model._fits[True] >= 0).all()
 
 
-def test_predicts_after_a_few_points_and_knows_its_error_once_every_rate_is_checked():
+def test_predicts_from_the_first_timing_with_one_rate_on_the_macs():
     rng = np.random.default_rng(3)
-    model = LatencyModel(extra_points=3, predict_after=5)
-    for count in range(1, 8):
+    model = LatencyModel()
+    with pytest.raises(GasError, match="predicts after its first measurement"):
+        model.predict(features(rng))
+    first = features(rng)
+    model.add(first, 10.0)
+    assert model.can_predict and not model.knows_error and not model.uses_every_rate
+    twice = {**first, "linear_macs": 2 * first["linear_macs"], "attention_macs": 2 * first["attention_macs"]}
+    assert model.predict(twice) == pytest.approx(20.0, rel=1e-9)  # latency in proportion to the MACs
+    assert model.predict({**twice, "blocks": 99.0}) == pytest.approx(20.0, rel=1e-9)  # blocks have no rate yet
+    with pytest.raises(GasError, match="needs 3 measurements for its error, has 1"):
+        model.error  # noqa: B018 - the property raises
+
+
+def test_switches_to_every_rate_only_when_it_misses_less_out_of_sample():
+    rng = np.random.default_rng(5)
+    model = LatencyModel(extra_points=3)
+    for count in range(1, 12):
         f = features(rng)
         model.add(f, true_latency(f))
-        assert model.can_predict == (count >= 5)
+        assert model.knows_error == (count >= 3)
         assert model.ready == (count >= len(RATES) + 1 + 3)
-    with pytest.raises(GasError, match="predicts after 5 measurements, has 4"):
-        _points(rng, 4).predict(features(rng))
-    five = _points(rng, 5)
-    unseen = features(rng)
-    assert five.predict(unseen) == pytest.approx(true_latency(unseen), rel=1e-6)  # exact data: exact rates
-    with pytest.raises(GasError, match="needs 7 measurements for its error, has 5"):
-        five.error  # noqa: B018 - the property raises
+        assert model.uses_every_rate == (count >= len(RATES) + 1 + 1)  # exact data: held out, it never misses
+    assert model.error == pytest.approx(0.0, abs=1e-9)
 
 
-def _points(rng, count: int) -> LatencyModel:
-    model = LatencyModel(predict_after=5)
-    for _ in range(count):
+def test_keeps_the_one_rate_when_latency_is_proportional_to_macs():
+    rng = np.random.default_rng(6)
+    model = LatencyModel()
+    for _ in range(20):
         f = features(rng)
-        model.add(f, true_latency(f))
-    return model
+        model.add(f, 1e-8 * (f["linear_macs"] + f["attention_macs"]) * (1 + 0.1 * rng.standard_normal()))
+    assert not model.uses_every_rate  # the extra rates only fit the noise, and miss more held out
+    f = features(rng)
+    assert model.predict(f) == pytest.approx(1e-8 * (f["linear_macs"] + f["attention_macs"]), rel=0.1)
+
+
+def test_features_must_include_a_macs_term():
+    with pytest.raises(GasError, match="no MACs term"):
+        LatencyModel().add({"blocks": 3.0, "params": 1e6}, 2.0)
 
 
 def test_failed_timings_are_ignored_and_feature_sets_must_match():
