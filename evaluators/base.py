@@ -59,6 +59,7 @@ class EvalContext:
     throughput_batch: int = 32
     data: str | None = None
     epochs: int = 1
+    train_images: int = 0  # training on a fixed class-balanced subset of this many images (0: all)
     max_steps: int | None = None
     time_limit_s: float | None = None
     report: Callable[[dict[str, float]], None] | None = None

@@ -17,6 +17,7 @@ from evaluators.data import load_data, noise_batch, random_batch
 from evaluators.latency import measure_latency, measure_throughput
 from evaluators.predictor.evaluator import EnsembleEvaluator, PredictorEvaluator
 from evaluators.proxies import BASELINES, PROXIES, proxy_score
+from evaluators.recipes import get_recipe
 from evaluators.registry import register_evaluator
 from evaluators.threads import thread_count
 from evaluators.training import check_blueprint_fits, train_and_evaluate
@@ -114,6 +115,7 @@ class TrainEvaluator(Evaluator):
         result = train_and_evaluate(
             target, ctx.data, space=ctx.space, epochs=ctx.epochs, max_steps=ctx.max_steps, time_limit_s=ctx.time_limit_s,
             report=ctx.report, seed=ctx.seed, device=ctx.device, threads=ctx.threads,
+            config=get_recipe("short", train_images=ctx.train_images),
         )
         return result.metrics()
 

@@ -96,13 +96,16 @@ class SearchConfig(BaseModel):
     scheduler: Literal["fifo", "asha"] = Field(
         "fifo", description="asha stops weak training trials early (with --proxy train); fifo runs all")
     epochs: int = Field(1, ge=1, description="training epochs of --proxy train")
+    train_images: Annotated[int, Flag(metavar="N")] = Field(
+        0, ge=0, description="with --proxy train: train every candidate on the same class-balanced subset of N "
+        "training images (validation stays whole; default 0: all of them)")
     prescreen: Annotated[str | None, Flag(metavar="PROXY")] = Field(
         None, description="score this zero-cost proxy first and train only the best (with --proxy train); "
         "predictor or ensemble: a learned predictor, refitted on every candidate the search trains")
     prescreen_keep: float = Field(0.5, gt=0, le=1, description="fraction of candidates the prescreen lets train")
     data: Annotated[str | None, Flag(metavar="PATH")] = Field(
         None, description="ImageFolder root: proxies score a real batch instead of noise, training trains on it")
-    batch_size: int | None = Field(EvalContext.batch_size, ge=1, description="batch of the proxies and of training")
+    batch_size: int | None = Field(EvalContext.batch_size, ge=1, description="batch of the zero-cost proxies (training uses its recipe's)")
     command: Annotated[str | None, Flag(cli=False)] = Field(None, description="the command line that started the run")
 
     @field_validator("budgets", mode="before")

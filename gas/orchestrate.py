@@ -262,7 +262,8 @@ class _Setup:
         from evaluators import EvalContext
 
         options = {"seed": self.config.seed, "device": self.config.device, "data": self.config.data,
-                   "threads": max(1, int(self.config.cpus_per_trial)), "epochs": self.config.epochs}
+                   "threads": max(1, int(self.config.cpus_per_trial)), "epochs": self.config.epochs,
+                   "train_images": self.config.train_images}
         if self.config.batch_size:
             options["batch_size"] = self.config.batch_size
         return EvalContext(**options)
@@ -340,6 +341,12 @@ def _check_fidelity(config: SearchConfig, accuracy: Any) -> None:
         raise GasError("--scheduler asha stops training early: use it with --proxy train --epochs E --data PATH")
     if accuracy.name == "train" and config.data is None:
         raise GasError("--proxy train needs data: pass an ImageFolder root with --data PATH")
+    if config.train_images:
+        if accuracy.name != "train":
+            raise GasError("--train-images sets the training subset of --proxy train; this search trains nothing")
+        from evaluators.data import balanced_subset, load_data
+
+        balanced_subset(load_data(config.data), config.train_images)  # a subset the data cannot give: one line now
 
 
 def _refresh(run_dir: Path, study: optuna.Study, config: dict, objectives: Objectives) -> None:

@@ -8,7 +8,7 @@ import torch
 import gas
 from evaluators import EvalContext, get_evaluator, train_and_evaluate
 from evaluators.augment import crop_flip
-from evaluators.data import load_image_folder
+from evaluators.data import balanced_subset, load_image_folder
 from evaluators.recipes import TrainConfig, get_recipe
 from evaluators.training import Trainer, _optimizer_and_schedule
 from gas_kernel.errors import GasError
@@ -57,6 +57,33 @@ def test_train_evaluator_passes_reports_through(image_folder):
     ctx = EvalContext(data=str(image_folder), epochs=1, max_steps=1, report=reports.append, space=HIERA)
     metrics = get_evaluator("train").evaluate(None, _tiny_blueprint(), ctx)
     assert set(metrics) == {"val_top1", "epochs", "train_s"} and len(reports) == 1
+
+
+def test_balanced_subset_takes_as_many_of_each_class_the_same_way_every_time(image_folder):
+    data = load_image_folder(image_folder)  # 3 classes x 6 training images
+    subset = balanced_subset(data, 7)  # 2 of each class; the remainder is dropped, not skewed
+    assert torch.bincount(subset.train_y).tolist() == [2, 2, 2]
+    assert torch.equal(subset.train_x, balanced_subset(data, 7).train_x)  # the same images, whatever trains on them
+    assert not torch.equal(subset.train_x, balanced_subset(data, 7, seed=1).train_x)
+    assert torch.equal(subset.val_x, data.val_x)  # validation stays whole
+    for images in (2, 19):
+        with pytest.raises(GasError, match=f"a training subset of {images} images needs 1..18 images"):
+            balanced_subset(data, images)
+
+
+def test_train_evaluator_trains_on_the_search_subset(image_folder, monkeypatch):
+    seen = []
+    monkeypatch.setattr("evaluators.builtin.train_and_evaluate",
+                        lambda *args, config, **kwargs: seen.append(config) or _Result())
+    for images in (0, 6):
+        ctx = EvalContext(data=str(image_folder), train_images=images, space=HIERA)
+        get_evaluator("train").evaluate(None, _tiny_blueprint(), ctx)
+    assert [c.train_images for c in seen] == [0, 6] and {c.name for c in seen} == {"short"}
+
+
+class _Result:
+    def metrics(self) -> dict[str, float]:
+        return {"val_top1": 0.5}
 
 
 def test_blueprint_of_another_image_size_is_a_user_error(image_folder):

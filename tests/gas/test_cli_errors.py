@@ -54,6 +54,8 @@ CASES = {
     "bad storage url": (["search", "--storage", "nosuchdb://x/y", "--run", "s1"], "cannot open Optuna storage"),
     "missing data folder": (["search", "--data", "/nonexistent/imagenet"], "data folder /nonexistent/imagenet does not exist"),
     "bad band": (["search", "--band", "1.5"], "band"),
+    "train images without training": (["search", "--train-images", "100"], "--train-images sets the training subset"),
+    "negative train images": (["search", "--train-images", "-1"], "invalid --train-images '-1'"),
     "resume missing run": (["search", "--resume", "ghost"], "no run named 'ghost'"),
     "show missing run": (["show", "ghost"], "no run named 'ghost'"),
 }

@@ -111,6 +111,14 @@ def test_fidelity_options_are_checked_before_any_work(tmp_path, options, message
                runs_dir=tmp_path, progress=False, **options)
 
 
+def test_a_training_subset_the_data_cannot_give_is_refused_before_any_work(tmp_path, image_folder):
+    runs = tmp_path / "runs"
+    with pytest.raises(GasError, match="a training subset of 100 images needs 1..18 images"):
+        search(space="hiera", space_options={"img_size": 32, "num_classes": 3}, budgets={"flops": "5M"}, trials=2,
+               proxy="train", data=str(image_folder), train_images=100, runs_dir=runs, progress=False)
+    assert not runs.exists() or not any(runs.iterdir())
+
+
 def test_journal_storage_url_and_log_path_open_optuna_journal_storage(tmp_path):
     for url in (f"journal://{tmp_path / 'a.log'}", str(tmp_path / "b.log")):
         storage = open_storage(url)
