@@ -6,10 +6,14 @@
         --train-images 300 --results /tmp/sa --work /tmp/sa-work          # a smoke run, minutes
 
 For each analytic budget, on the reference set's data (Fashion-MNIST, 32 px, 1 channel, 10 classes),
-four ways of choosing one blueprint, the first two with the same number of evaluations:
+five ways of choosing one blueprint, the searches with the same number of evaluations:
 
     gas            `gas search` with the default signal (evaluators.DEFAULT_PROXY): TPE + budget-aware width
-    optuna-random  Optuna's RandomSampler over the space's own dimensions, the same signal and evaluations
+    gas-cascade    `gas search` as a cheap-first cascade: every candidate scored by the rank ensemble
+                   (zero-cost signals, refitted on what the search trains), the top 30% trained 2 epochs
+                   on the same 10k-image subset (`--proxy train --prescreen ensemble --train-images`)
+                   and ranked by that val top-1
+    optuna-random  Optuna's RandomSampler over the space's own dimensions, gas's signal and evaluations
     random         one random feasible blueprint (seeded): a random structure at a random width placed in
                    the budget band by gas's generator, no signal at all
     hiera-t        Hiera-T's stage ratios (depths 1-2-7-2, width and heads doubling from one head, mask unit
@@ -55,7 +59,13 @@ from ground_truth import (  # a sibling benchmark script, importable through the
 )
 from ground_truth_report import markdown_cell
 
-METHODS = ("gas", "optuna-random", "random", "hiera-t")
+METHODS = ("gas", "gas-cascade", "optuna-random", "random", "hiera-t")
+GAS_METHODS = ("gas", "gas-cascade")  # each is compared with every other way of choosing
+SEARCHES = {  # method -> gas.search settings besides the budget, trials, seed and (unless given) signal
+    "gas": {"sampler": "tpe"},
+    "gas-cascade": {"sampler": "tpe", "proxy": "train", "epochs": 2, "prescreen": "ensemble", "prescreen_keep": 0.3},
+    "optuna-random": {"sampler": "random", "band": None},
+}
 HIERA_T = {"depths": (1, 2, 7, 2), "dim_mul": 2.0, "mlp_ratio": 4.0, "mask_unit_stages": 2,
            "patch_stride": 4, "mask_unit_size": 4}  # 8 x 8 tokens at 32 px; 4 x 4 mask units, global from stage 2
 HIERA_T_WIDTHS = range(8, 200, 8)  # its own width scale: Hiera-T has one head of the full width in stage 1
@@ -63,19 +73,22 @@ DEPTH_SCALES = (1.0, 0.75, 0.5, 0.3, 0.15)
 GOAL_POINTS = 1.5
 
 
-def search_winner(method: str, budget: str, trials: int, seed: int, proxy: str, runs_dir: Path) -> dict[str, Any]:
-    """The best-signal blueprint of a `gas search` (gas: TPE + band; optuna-random: random sampler, no band)."""
+def search_winner(method: str, budget: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The best-signal blueprint of a `gas search` with the method's settings (`SEARCHES`)."""
+    import evaluators
     import gas
-    from gas.config import SearchConfig
 
-    sampler, band = {"gas": ("tpe", SearchConfig().band), "optuna-random": ("random", None)}[method]
+    settings = {"proxy": args.proxy, **SEARCHES[method]}
+    if settings["proxy"] == "train":
+        settings["train_images"] = args.train_images  # the reference recipe's subset, not all 60k images
     start = time.perf_counter()
-    result = gas.search(runs_dir=runs_dir, progress=False, space="hiera", data=DATA, budgets=[budget], proxy=proxy,
-                        sampler=sampler, band=band, trials=trials, seed=seed,
-                        run=f"{method}-{budget.replace('=', '')}-s{seed}")
+    result = gas.search(runs_dir=Path(args.work) / "search_accuracy_runs", progress=False, space="hiera", data=DATA,
+                        budgets=[budget], trials=args.trials, seed=args.search_seed,
+                        run=f"{method}-{budget.replace('=', '')}-s{args.search_seed}", **settings)
     if result.best is None:
-        raise SystemExit(f"{method} under {budget}: no feasible candidate in {trials} evaluations")
-    return {"blueprint": result.best["blueprint"], "signal": result.best["metrics"].get(proxy),
+        raise SystemExit(f"{method} under {budget}: no feasible candidate in {args.trials} evaluations")
+    signal = evaluators.get_evaluator(settings["proxy"]).metrics[0]
+    return {"blueprint": result.best["blueprint"], "signal": result.best["metrics"].get(signal),
             "evaluations": result.evaluations, "search_s": round(time.perf_counter() - start, 1)}
 
 
@@ -129,17 +142,17 @@ def find_winners(args: argparse.Namespace, path: Path) -> dict[str, dict[str, An
     winners = json.loads(path.read_text()) if path.is_file() else {}
     for budget in args.budgets:
         chosen = winners.setdefault(budget, {})
-        for method in METHODS:
+        for method in args.methods:
             if method in chosen:
                 continue
-            if method in ("gas", "optuna-random"):
-                chosen[method] = search_winner(method, budget, args.trials, args.search_seed, args.proxy,
-                                               Path(args.work) / "search_accuracy_runs")
+            if method in SEARCHES:
+                chosen[method] = search_winner(method, budget, args)
             elif method == "random":
                 chosen[method] = random_winner(budget, args.search_seed)
             else:
                 chosen[method] = hiera_t_winner(budget)
-            chosen[method].update(proxy=args.proxy, trials=args.trials, search_seed=args.search_seed)
+            chosen[method].update(proxy=SEARCHES.get(method, {}).get("proxy", args.proxy), trials=args.trials,
+                                  search_seed=args.search_seed)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(winners, indent=1, sort_keys=True))  # after each: a search runs once
             print(f"{budget} {method}: winner found in {chosen[method]['search_s']:.0f} s", flush=True)
@@ -153,7 +166,7 @@ def training_jobs(winners: dict[str, dict[str, Any]], args: argparse.Namespace) 
     space = gas.get_space("hiera", **SPACE_OPTIONS)
     jobs, seen = [], set()
     for budget in args.budgets:
-        for method in METHODS:
+        for method in args.methods:
             blueprint = space.parse(winners[budget][method]["blueprint"])
             for seed in args.seeds:
                 if (blueprint.arch_id, seed) not in seen:
@@ -191,7 +204,7 @@ def summarize(winners: dict[str, dict[str, Any]], records: list[dict[str, Any]],
                                "train_images": args.train_images, "trials": args.trials}
     for budget in args.budgets:
         rows, hits = {}, {}
-        for method in METHODS:
+        for method in args.methods:
             winner = winners.get(budget, {}).get(method)
             if winner is None:
                 continue
@@ -207,9 +220,10 @@ def summarize(winners: dict[str, dict[str, Any]], records: list[dict[str, Any]],
                             "trained": len(done), "train_s": sum(r["train_s"] for r in done)}
             if len(done) == len(args.seeds) and all("val_hits" in r for r in done):
                 hits[method] = np.stack([unpack_hits(r["val_hits"], r["val_images"]) for r in done])  # [seeds, images]
-        differences = {other: paired_difference(hits["gas"], hits[other])
-                       for other in METHODS[1:] if "gas" in hits and other in hits}
-        summary["budgets"][budget] = {"methods": rows, "gas_minus": differences}
+        differences = {f"{ours} - {other}": paired_difference(hits[ours], hits[other])
+                       for ours in GAS_METHODS for other in METHODS[METHODS.index(ours) + 1:]
+                       if ours in hits and other in hits}
+        summary["budgets"][budget] = {"methods": rows, "differences": differences}
     return summary
 
 
@@ -228,9 +242,9 @@ def write_report(summary: dict[str, Any], results: Path) -> None:
                  for m, r in section["methods"].items()]
         lines += [tabulate(table, ["method", "blueprint", "MMACs", "M params", "top-1 per seed %", "mean %",
                                    "seed std", "search s"], tablefmt="github"), ""]
-        for other, diff in section["gas_minus"].items():
+        for pair, diff in section.get("differences", {}).items():
             verdict = "meets" if diff["low"] > 0 and diff["points"] >= GOAL_POINTS else "does not meet"
-            lines.append(f"- gas - {other}: {diff['points']:+.2f} points [{diff['low']:+.2f}, {diff['high']:+.2f}] "
+            lines.append(f"- {pair}: {diff['points']:+.2f} points [{diff['low']:+.2f}, {diff['high']:+.2f}] "
                          f"({verdict} the goal: >= {GOAL_POINTS} points, interval above 0)")
         lines.append("")
     results.mkdir(parents=True, exist_ok=True)
@@ -247,6 +261,8 @@ def main() -> None:
                         help="analytic budgets (MACs at 32 px); the first matches the reference set's band slice")
     parser.add_argument("--trials", type=int, default=40, help="evaluations of each search")
     parser.add_argument("--search-seed", type=int, default=0)
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS),
+                        help="ways of choosing to compare (default: all; a winner already found is reused)")
     parser.add_argument("--proxy", default=evaluators.DEFAULT_PROXY, help="the signal both searches rank by")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds of each winner")
     parser.add_argument("--epochs", type=int, default=EPOCHS)
