@@ -13,7 +13,7 @@ recipe (batch 128; an epoch is the same images and FLOPs, in fewer, larger steps
 
 Achieved GFLOP/s counts an epoch as 3 x 2 x MACs per training image (forward + backward) plus 2 x MACs
 per validation image; the single-thread fp32 GEMM rate (1024^3) measured in the same run is the peak.
-Writes benchmarks/results/training_speed.{md,json}.
+Writes benchmarks/results/training_speed.{md,json} (`--name` another name, e.g. for another baseline).
 """
 
 from __future__ import annotations
@@ -97,11 +97,12 @@ def main() -> None:
     parser.add_argument("--baseline", default="e9d9796", help="commit of the 'before' training loop")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--data", default=str(REPO / ".." / "shared" / "data" / "cifar10-mini"))
-    parser.add_argument("--report", action="store_true", help="only rewrite the markdown from training_speed.json")
+    parser.add_argument("--name", default="training_speed", help="report file name (benchmarks/results/NAME.{md,json})")
+    parser.add_argument("--report", action="store_true", help="only rewrite the markdown from NAME.json")
     args = parser.parse_args()
     if args.report:
-        (RESULTS / "training_speed.md").write_text(markdown(json.loads((RESULTS / "training_speed.json").read_text())))
-        print((RESULTS / "training_speed.md").read_text())
+        (RESULTS / f"{args.name}.md").write_text(markdown(json.loads((RESULTS / f"{args.name}.json").read_text())))
+        print((RESULTS / f"{args.name}.md").read_text())
         return
     import gas
     from evaluators.data import load_data
@@ -137,8 +138,8 @@ def main() -> None:
     report = {"baseline": args.baseline, "rounds": args.rounds, "data": args.data, "images": images,
               "gemm_peak_gflops": statistics.median(peaks), "load_avg": load, "machine": describe_machine(), "rows": rows}
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "training_speed.json").write_text(json.dumps(report, indent=2) + "\n")
-    (RESULTS / "training_speed.md").write_text(markdown(report))
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / f"{args.name}.md").write_text(markdown(report))
     print(markdown(report))
 
 
@@ -156,7 +157,7 @@ def markdown(report: dict) -> str:
     machine = report["machine"]
     return "\n".join([
         "# Training speed (CPU, one thread)", "",
-        (f"`python benchmarks/training_speed.py`: {report['images'][0]} training + {report['images'][1]} validation images "
+        (f"`python benchmarks/training_speed.py --baseline {report['baseline']} --rounds {report['rounds']}`: {report['images'][0]} training + {report['images'][1]} validation images "
         f"({report['data']}), second epoch of two, median of {report['rounds']} interleaved rounds; before = commit "
         f"{report['baseline']}. Machine: {machine['cpu']}, {machine['cores']} cores, torch {machine['torch']}; load average "
         f"{', '.join(f'{x:.1f}' for x in report['load_avg'])} during the run. Single-thread fp32 GEMM peak "
