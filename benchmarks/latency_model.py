@@ -1,6 +1,7 @@
 """Latency model: its held-out error, and the measurements a latency-budgeted search saves with it.
 
     python benchmarks/latency_model.py [--blueprints 80] [--budget flops=1G] [--trials 40] [--seeds 0 1]
+    python benchmarks/latency_model.py --report [--early]    # rewrite the report [+ first-predictions table]
 
 1. Held-out error. `--blueprints` proposals of the generator under `--budget` (random sampler, the
    width band on: the candidates a budgeted search builds) are built and timed the way the search's
@@ -94,6 +95,30 @@ def held_out(space: Any, blueprints: list, times: list[float], held: int) -> tup
     return rows, final
 
 
+EARLY_SIZES = (1, 2, 3, 5, 8, 12, 20)
+
+
+def early_errors(space: Any, blueprints: list, times: list[float], repeats: int = 100, seed: int = 0) -> list[dict]:
+    """Median APE on the other blueprints after k random timings, for each of the model's fits
+    (one rate on the MACs, every rate, and `auto`, the one the generator uses): how good the first
+    predictions of a search are. Medians over `repeats` random draws of the k."""
+    feats = [space.cost_features(bp) for bp in blueprints]
+    rng = np.random.default_rng(seed)
+    rows = []
+    for size in EARLY_SIZES:
+        draws: dict[str, list[float]] = {fit: [] for fit in ("one_rate", "every_rate", "auto")}
+        for _ in range(repeats):
+            order = rng.permutation(len(times))
+            train, test = order[:size], order[size:]
+            for fit, values in draws.items():
+                model = LatencyModel(fit=fit)
+                for i in train:
+                    model.add(feats[i], times[i])
+                values.append(errors(model, [feats[i] for i in test], [times[i] for i in test])["median_ape"])
+        rows.append({"timings": size, **{fit: float(np.median(values)) for fit, values in draws.items()}})
+    return rows
+
+
 def search_runs(budget: str, limit_ms: float, trials: int, seeds: list[int]) -> list[dict]:
     import gas
 
@@ -149,6 +174,7 @@ def write_report(report: dict) -> None:
         "",
         "![predicted vs measured](latency_model.png)",
         "",
+        *_early_lines(report),
         (f"## Latency-budgeted search (`{report['budget']}`, latency <= {report['limit_ms']:.2f} ms, "
         f"{report['trials']} evaluations, one at a time)"),
         "",
@@ -160,25 +186,41 @@ def write_report(report: dict) -> None:
         f"({summary['saved_fraction']:.0%} fewer). Best proxy (mean over seeds): {summary['best_without']:.4g} without, "
         f"{summary['best_with']:.4g} with."),
         "",
-        *_phase_lines(report["searches"]),
+        *_phase_lines(report["searches"], report.get("phases", LEGACY_PHASES)),
     ]
     (RESULTS / "latency_model.md").write_text("\n".join(lines))
 
 
 # Measurement k was proposed knowing k - 1 timings (one trial at a time): the model predicts from 1
 # (one rate on the MACs), keeps its median miss as a margin from 3 (evaluators.latency_model.
-# MIN_ERROR_POINTS) and skips proposals from 11 (hiera: 7 rates + intercept + 3 spare).
+# MIN_ERROR_POINTS) and skips proposals from 11 (hiera: 7 rates + intercept + 3 spare). A run records
+# the phases of the model it ran with; runs from before the one-rate start (no "phases" recorded) had
+# LEGACY_PHASES.
 PHASES = ((1, 1, "unsteered: no timing yet (1)"), (2, 3, "steered by point predictions (2-3)"),
           (4, 11, "steered by its median miss (4-11)"),
           (12, 10**9, "steered by its median miss, skipping beyond its p90 (12-40)"))
+LEGACY_PHASES = ((1, 5, "unsteered: the model has < 5 timings (1-5)"), (6, 11, "steered by point predictions (6-11)"),
+                 (12, 10**9, "steered by its median miss, skipping beyond its p90 (12-40)"))
 
 
-def _phase_lines(searches: list[dict]) -> list[str]:
+def _early_lines(report: dict) -> list[str]:
+    if "early" not in report:
+        return []
+    table = [[r["timings"], *(f"{100 * r[fit]:.1f}" for fit in ("one_rate", "every_rate", "auto"))]
+             for r in report["early"]]
+    return [f"## The first predictions of a search (the same {report['blueprints']} timings)", "",
+            ("Median APE on the other blueprints after k random timings (median of 100 draws): one rate on the "
+             "MACs, every rate (non-negative least squares on all features), and `auto`, the one of the two with "
+             "the smaller leave-one-out error, which the generator steers with."), "",
+            tabulate(table, ["timings", "one rate %", "every rate %", "auto (shipped) %"], tablefmt="github"), ""]
+
+
+def _phase_lines(searches: list[dict], phases: Any) -> list[str]:
     """Over-budget measurements per phase of the latency model, with and without it (all seeds)."""
     if not all("over_budget_at" in s for s in searches):
         return []
     lines = ["Over-budget measurements by measurement number (all seeds), where the model's phases begin:", ""]
-    for low, high, label in PHASES:
+    for low, high, label in phases:
         counts = {on: sum(low <= i <= high for s in searches if s["latency_model"] is on for i in s["over_budget_at"])
                   for on in (False, True)}
         lines.append(f"- {label}: {counts[False]} without the model, {counts[True]} with it")
@@ -215,9 +257,18 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--seed", type=int, default=0, help="seed of the sampled blueprints (part 1)")
     parser.add_argument("--report", action="store_true", help="only rewrite the markdown from latency_model.json")
+    parser.add_argument("--early", action="store_true",
+                        help="with --report: also (re)compute the first-predictions table from the recorded timings")
     args = parser.parse_args()
     if args.report:
-        write_report(json.loads((RESULTS / "latency_model.json").read_text()))
+        report = json.loads((RESULTS / "latency_model.json").read_text())
+        if args.early:  # from the recorded timings: regenerate their blueprints (the same seeded proposals)
+            space = get_space(report["space"])
+            blueprints = proposals(space, parse_budgets([report["budget"]]), report["blueprints"], args.seed)
+            if [bp.arch_id for bp in blueprints] != report["arch_ids"]:
+                raise SystemExit("the proposals differ from the recorded ones: pass the --seed of that run")
+            report["early"] = early_errors(space, blueprints, report["latency_ms"])
+        write_report(report)
         print((RESULTS / "latency_model.md").read_text())
         return
 
@@ -226,6 +277,7 @@ def main() -> None:
     print(f"timing {len(blueprints)} blueprints", file=sys.stderr)
     times = time_blueprints(space, blueprints)
     rows, final = held_out(space, blueprints, times, args.held_out)
+    early = early_errors(space, blueprints, times)
     limit = statistics.median(times)
     searches = search_runs(args.budget, limit, args.trials, args.seeds)
     off = [s for s in searches if not s["latency_model"]]
@@ -235,8 +287,8 @@ def main() -> None:
         "space": args.space, "budget": args.budget, "blueprints": len(blueprints), "held_out_n": args.held_out,
         "machine": describe_machine(), "threads": THREADS,
         "arch_ids": [bp.arch_id for bp in blueprints], "latency_ms": times,
-        "held_out": rows, "held_out_measured": times[-args.held_out:], "held_out_predicted": final,
-        "limit_ms": limit, "trials": args.trials, "searches": searches,
+        "held_out": rows, "held_out_measured": times[-args.held_out:], "held_out_predicted": final, "early": early,
+        "limit_ms": limit, "trials": args.trials, "searches": searches, "phases": PHASES,
         "summary": {
             "over_without": over_without, "over_with": over_with,
             "saved_fraction": 1 - over_with / over_without if over_without else 0.0,

@@ -8,8 +8,9 @@ them (the measured latency stays the judge of everything that is built).
 The model is physical, not a black box, and has two fits of it, the simpler first:
 
 * **one rate**: latency = r * MACs (the sum of the features named `macs` or `*_macs`), from the
-  first timing on. One number is all a timing or two can pin down, and it is right to ~11-15%
-  (median) on 1G-MAC hiera proposals here, where the full fit from 5 timings misses by 14-23%.
+  first timing on. One number is all a timing or two can pin down: on 1G-MAC hiera proposals here
+  it misses by 19% (median) after one timing and 15% after five, where the full fit misses by 43%
+  and 23% (benchmarks/results/latency_model.md, "The first predictions of a search").
 * **every rate**: latency = sum_k w_k * feature_k + w_0 with every w >= 0, features such as
   linear-layer MACs, attention MACs, elements moved by the non-GEMM steps, attention problems and
   blocks (per-op overhead) that a space computes without building (`SearchSpace.cost_features`).
@@ -38,6 +39,7 @@ from gas_kernel.errors import GasError
 
 __all__ = ["LatencyModel"]
 
+FITS = ("auto", "one_rate", "every_rate")  # auto: the one that misses less out of sample; the others to compare
 MIN_ERROR_POINTS = 3  # the one rate's leave-one-out error needs a fit from 2 timings per held-out one
 
 
@@ -51,10 +53,13 @@ class LatencyModel:
     more points than the full fit has rates.
     """
 
-    def __init__(self, *, quantile: float = 0.9, extra_points: int = 3):
+    def __init__(self, *, quantile: float = 0.9, extra_points: int = 3, fit: str = "auto"):
         if not 0 < quantile <= 1:
             raise GasError(f"latency model quantile must be in (0, 1], got {quantile}")
+        if fit not in FITS:
+            raise GasError(f"latency model fit must be one of {', '.join(FITS)}, got {fit!r}")
         self.quantile = quantile
+        self.fit = fit
         self.extra_points = extra_points
         self._names: tuple[str, ...] | None = None
         self._rows: list[list[float]] = []
@@ -93,7 +98,9 @@ class LatencyModel:
     @property
     def uses_every_rate(self) -> bool:
         """Whether predictions come from the full fit (it has as many points as rates and misses
-        less, out of sample, than the one rate)."""
+        less, out of sample, than the one rate), or whichever `fit` forces."""
+        if self.fit != "auto":
+            return self.fit == "every_rate"
         if len(self) < len(self._names or ()) + 1:
             return False
         return bool(np.median(self._loo_errors(True)) < np.median(self._loo_errors(False)))
@@ -105,7 +112,7 @@ class LatencyModel:
             raise GasError("latency model predicts after its first measurement, has none")
         every_rate = self.uses_every_rate
         if every_rate not in self._fits:
-            self._fits[every_rate] = self._fit(np.asarray(self._rows), np.asarray(self._targets), every_rate)
+            self._fits[every_rate] = self._weights_for(np.asarray(self._rows), np.asarray(self._targets), every_rate)
         return float(np.dot(self._row(features), self._fits[every_rate]))
 
     @property
@@ -136,7 +143,7 @@ class LatencyModel:
             raise GasError(f"latency model features {list(names)} differ from the fitted {list(self._names or ())}")
         return [float(features[name]) for name in names] + [1.0]
 
-    def _fit(self, X: np.ndarray, y: np.ndarray, every_rate: bool) -> np.ndarray:
+    def _weights_for(self, X: np.ndarray, y: np.ndarray, every_rate: bool) -> np.ndarray:
         """Weights over a row ([features + 1]): every rate, or one rate shared by the MACs columns."""
         if every_rate:
             return _relative_nnls(X, y)
@@ -146,7 +153,7 @@ class LatencyModel:
     def _loo_errors(self, every_rate: bool) -> np.ndarray:
         if every_rate not in self._loo:
             X, y = np.asarray(self._rows), np.asarray(self._targets)  # [n, features + 1], [n]
-            loo = [self._fit(np.delete(X, i, 0), np.delete(y, i), every_rate) @ X[i] for i in range(len(y))]
+            loo = [self._weights_for(np.delete(X, i, 0), np.delete(y, i), every_rate) @ X[i] for i in range(len(y))]
             self._loo[every_rate] = np.abs(np.asarray(loo) / y - 1.0)
         return self._loo[every_rate]
 

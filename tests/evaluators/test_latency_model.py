@@ -95,6 +95,20 @@ def test_keeps_the_one_rate_when_latency_is_proportional_to_macs():
     assert model.predict(f) == pytest.approx(1e-8 * (f["linear_macs"] + f["attention_macs"]), rel=0.1)
 
 
+def test_a_forced_fit_is_kept_whatever_misses_less():
+    rng = np.random.default_rng(7)
+    models = {fit: LatencyModel(fit=fit) for fit in ("one_rate", "every_rate")}
+    for _ in range(12):
+        f = features(rng)
+        for model in models.values():
+            model.add(f, true_latency(f))
+    assert not models["one_rate"].uses_every_rate and models["every_rate"].uses_every_rate
+    assert models["every_rate"].error == pytest.approx(0.0, abs=1e-9)
+    assert models["one_rate"].error > 0.01  # blocks and overhead are not MACs: one rate misses them
+    with pytest.raises(GasError, match="fit must be one of auto, one_rate, every_rate"):
+        LatencyModel(fit="forest")
+
+
 def test_features_must_include_a_macs_term():
     with pytest.raises(GasError, match="no MACs term"):
         LatencyModel().add({"blocks": 3.0, "params": 1e6}, 2.0)
