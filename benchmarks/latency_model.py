@@ -132,7 +132,8 @@ def search_runs(budget: str, limit_ms: float, trials: int, seeds: list[int]) -> 
                                     run=f"lat-{seed}-{int(on)}")
                 trials_ = result.study.get_trials(deepcopy=False)
                 status = [t.user_attrs.get("gas_status") for t in trials_]
-                measured = [s for s in status if s in ("evaluated", "over_budget")]  # trial order = timing order here
+                timed = [t for t in trials_ if t.user_attrs.get("gas_status") in ("evaluated", "over_budget")]
+                measured = [t.user_attrs["gas_status"] for t in timed]  # trial order = timing order here
                 best = result.best["metrics"][result.objectives.primary_key] if result.best else None
                 out.append({
                     "seed": seed, "latency_model": on, "evaluations": result.evaluations,
@@ -140,6 +141,9 @@ def search_runs(budget: str, limit_ms: float, trials: int, seeds: list[int]) -> 
                     "skipped_by_model": sum("latency_predicted" in t.constraints for t in trials_),
                     "best_proxy": best, "seconds": round(time.perf_counter() - started, 1),
                     "over_budget_at": [i + 1 for i, s in enumerate(measured) if s == "over_budget"],
+                    "predicted_vs_measured": [  # (measurement #, predicted ms, measured ms): how well it steered
+                        [i + 1, t.user_attrs["latency_predicted_ms"], t.user_attrs.get("metrics", {}).get("latency_ms")]
+                        for i, t in enumerate(timed) if "latency_predicted_ms" in t.user_attrs],
                 })
                 print(f"  search seed {seed} model {on}: {out[-1]}", file=sys.stderr, flush=True)
     return out
@@ -223,7 +227,10 @@ def _phase_lines(searches: list[dict], phases: Any) -> list[str]:
     for low, high, label in phases:
         counts = {on: sum(low <= i <= high for s in searches if s["latency_model"] is on for i in s["over_budget_at"])
                   for on in (False, True)}
-        lines.append(f"- {label}: {counts[False]} without the model, {counts[True]} with it")
+        misses = [abs(p / m - 1) for s in searches for i, p, m in s.get("predicted_vs_measured", [])
+                  if low <= i <= high and m]
+        miss = f" (its predictions there: median miss {100 * float(np.median(misses)):.0f}%)" if misses else ""
+        lines.append(f"- {label}: {counts[False]} without the model, {counts[True]} with it{miss}")
     return lines + [""]
 
 

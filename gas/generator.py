@@ -215,11 +215,16 @@ class Generator:
         return violations
 
     def _predicted_violations(self, trial: optuna.Trial, blueprint: Blueprint) -> dict[str, float]:
-        """`latency_predicted` > 0 when the latency model is confident the proposal is over budget."""
-        if self._latency is None or not self._latency.ready:
+        """`latency_predicted` > 0 when the latency model is confident the proposal is over budget.
+
+        Every prediction is recorded (`latency_predicted_ms`), also before the model may skip
+        anything: the measured latency beside it is how its early steering can be checked."""
+        if self._latency is None or not self._latency.can_predict:
             return {}
         predicted = self._latency.predict(self.space.cost_features(blueprint))
         trial.set_user_attr("latency_predicted_ms", round(predicted, 4))
+        if not self._latency.ready:
+            return {}
         excess = self._latency.excess(predicted, self.budgets.limits[LATENCY_BUDGET])
         return {"latency_predicted": excess} if excess > 0 else {}
 
