@@ -71,8 +71,16 @@ def time_blueprints(space: Any, blueprints: list) -> list[float]:
     return times
 
 
-def errors(model: LatencyModel, features: list[dict], measured: list[float]) -> dict[str, float]:
-    ape = [abs(model.predict(f) / y - 1.0) for f, y in zip(features, measured)]
+def trained(features: list[dict], times: list[float], fit: str = "auto") -> LatencyModel:
+    """A latency model that has seen these timings."""
+    model = LatencyModel(fit=fit)
+    for f, y in zip(features, times):
+        model.add(f, y)
+    return model
+
+
+def errors(predicted: Any, measured: Any) -> dict[str, float]:
+    ape = np.abs(np.asarray(predicted) / np.asarray(measured) - 1.0)  # [blueprints]
     return {"median_ape": float(np.median(ape)), "p90_ape": float(np.quantile(ape, 0.9)), "n": len(ape)}
 
 
@@ -85,12 +93,11 @@ def held_out(space: Any, blueprints: list, times: list[float], held: int) -> tup
     for size in sorted({12, 20, 30, 45, train_n} & set(range(12, train_n + 1))):
         row: dict[str, Any] = {"train": size}
         for name, table in (("features", feats), ("macs_only", macs)):
-            model = LatencyModel()
-            for f, y in zip(table[:size], times[:size]):
-                model.add(f, y)
-            row[name] = {**errors(model, table[train_n:], times[train_n:]), "own_error_p90": model.error}
+            model = trained(table[:size], times[:size])
+            predicted = [model.predict(f) for f in table[train_n:]]
+            row[name] = {**errors(predicted, times[train_n:]), "own_error_p90": model.error}
             if size == train_n:
-                final[name] = [model.predict(f) for f in table[train_n:]]
+                final[name] = predicted
         rows.append(row)
     return rows, final
 
@@ -115,14 +122,13 @@ def early_errors(space: Any, blueprints: list, times: list[float], limit_ms: flo
         for _ in range(repeats):
             order = rng.permutation(len(times))
             train, test = order[:size], order[size:]
-            models = {fit: LatencyModel(fit=fit) for fit in draws}
-            for fit, model in models.items():
-                for i in train:
-                    model.add(feats[i], times[i])
-                draws[fit].append(errors(model, [feats[i] for i in test], [times[i] for i in test])["median_ape"])
+            models = {fit: trained([feats[i] for i in train], [times[i] for i in train], fit) for fit in draws}
+            predicted = {fit: np.array([m.predict(feats[i]) for i in test]) for fit, m in models.items()}  # [test]
+            for fit, values in draws.items():
+                values.append(errors(predicted[fit], measured[test])["median_ape"])
             auto = models["auto"]
             limit = limit_ms / (1 + auto.error_at(0.5)) if auto.knows_error else limit_ms
-            within = np.array([auto.predict(feats[i]) <= limit for i in test])  # [test]
+            within = predicted["auto"] <= limit  # [test]
             steered.append(within.mean())
             if within.any():
                 still_over.append(float(np.mean(measured[test][within] > limit_ms)))
@@ -217,7 +223,7 @@ PHASES = ((1, 1, "unsteered: no timing yet (1)"), (2, 3, "steered by point predi
           (4, 11, "steered by its median miss (4-11)"),
           (12, 10**9, "steered by its median miss, skipping beyond its p90 (12-40)"))
 LEGACY_PHASES = ((1, 5, "unsteered: the model has < 5 timings (1-5)"), (6, 11, "steered by point predictions (6-11)"),
-                 (12, 10**9, "steered by its median miss, skipping beyond its p90 (12-40)"))
+                 PHASES[-1])
 
 
 def _fewer(saved: float) -> str:
