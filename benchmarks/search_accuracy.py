@@ -240,9 +240,9 @@ def why(section: dict[str, Any], proxy: str | None) -> list[str]:
         return [f"- The reference set cannot say: {room['note']}.", ""]
     oracle, signals = room["oracle"], room["signals"]
     best_name, best = max(signals.items(), key=lambda item: item[1]["points"])
-    lines = [f"- **Headroom.** Among the {room['blueprints']} reference blueprints in this band (drawn the way `random` "
+    lines = [(f"- **Headroom.** Among the {room['blueprints']} reference blueprints in this band (drawn the way `random` "
              f"draws, trained with the same recipe), a perfect chooser gains {_gain(oracle)} points over a random pick. "
-             f"The goal's {GOAL_POINTS} points over `random` is {GOAL_POINTS / oracle['points']:.0%} of that."]
+             f"The goal's {GOAL_POINTS} points over `random` is {GOAL_POINTS / oracle['points']:.0%} of that.")]
     if proxy in signals:
         lines.append(f"- **The signal.** gas and optuna-random both rank by `{proxy}`, whose pick among them gains "
                      f"{_gain(signals[proxy])}; the two differ only in the sampler, so their difference is bounded by "

@@ -27,9 +27,9 @@ import numpy as np
 from tabulate import tabulate
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE))  # benchmarks/ is not a package: its scripts import each other by name
 
-from ground_truth import JSONL as REFERENCE_JSONL  # a sibling benchmark script, importable through the path above
+from ground_truth import JSONL as REFERENCE_JSONL
 from ground_truth import SPACE_OPTIONS
 
 CURVE_EPOCHS = (1, 2, 10)
@@ -114,9 +114,9 @@ def markdown(section: dict[str, Any]) -> list[str]:
     table = [["oracle (the trained top-1 itself)", *_cells(section["oracle"])]]
     table += [[name, *_cells(gain)] for name, gain in rows]
     low, high = section["top1_range"]
-    return [f"Headroom: the {section['blueprints']} reference blueprints in this budget's band (trained top-1 "
+    return [(f"Headroom: the {section['blueprints']} reference blueprints in this budget's band (trained top-1 "
             f"{low:.2f} - {high:.2f} %); points a way of choosing gains over a random pick among them "
-            "(`python benchmarks/search_headroom.py`).", "",
+            "(`python benchmarks/search_headroom.py`)."), "",
             tabulate(table, ["way of choosing", "gain (points) [95% CI]", "its pick among all of them"],
                      tablefmt="github"), ""]
 
