@@ -2,6 +2,7 @@
 
     python benchmarks/search_accuracy.py                  # search, train the winners, report (resumable)
     python benchmarks/search_accuracy.py --report         # only rewrite the report from the results so far
+    python benchmarks/search_accuracy.py --budgets flops=2.5M --search-seeds 0 1 2   # + two more searches each
     python benchmarks/search_accuracy.py --budgets flops=1M --trials 4 --seeds 0 --epochs 1 \
         --train-images 300 --results /tmp/sa --work /tmp/sa-work          # a smoke run, minutes
 
@@ -29,6 +30,10 @@ folder: a blueprint the reference set already trained with a seed is not trained
 interrupted run resumes. Differences are paired on the same test images: per image, the share of a
 method's seeds that classify it right; the difference of two methods is the mean over images, and
 its 95% interval a bootstrap that resamples the test images and each method's seeds.
+
+`--search-seeds 0 1 2` runs every search again with other seeds (and draws other random blueprints);
+those winners train with the first training seed only, and a second table compares the methods
+over the search seeds, its interval resampling them as well: one search's luck is not the method.
 
 State: `search_accuracy_winners.json` (the searches run once; their winners and wall times) and
 `search_accuracy.jsonl` (one line per training). Report: `search_accuracy.{md,json}`.
@@ -77,9 +82,10 @@ HIERA_T = {"depths": (1, 2, 7, 2), "dim_mul": 2.0, "mlp_ratio": 4.0, "mask_unit_
 HIERA_T_WIDTHS = range(8, 200, 8)  # its own width scale: Hiera-T has one head of the full width in stage 1
 DEPTH_SCALES = (1.0, 0.75, 0.5, 0.3, 0.15)
 GOAL_POINTS = 1.5
+Winners = dict[str, dict[str, dict[str, dict[str, Any]]]]  # budget -> method -> search seed -> winner
 
 
-def search_winner(method: str, budget: str, args: argparse.Namespace) -> dict[str, Any]:
+def search_winner(method: str, budget: str, search_seed: int, args: argparse.Namespace) -> dict[str, Any]:
     """The best-signal blueprint of a `gas search` with the method's settings (`SEARCHES`)."""
     import evaluators
     import gas
@@ -89,8 +95,8 @@ def search_winner(method: str, budget: str, args: argparse.Namespace) -> dict[st
         settings["train_images"] = args.train_images  # the reference recipe's subset, not all 60k images
     start = time.perf_counter()
     result = gas.search(runs_dir=Path(args.work) / "search_accuracy_runs", progress=False, space="hiera", data=DATA,
-                        budgets=[budget], trials=args.trials, seed=args.search_seed,
-                        run=f"{method}-{budget.replace('=', '')}-s{args.search_seed}", **settings)
+                        budgets=[budget], trials=args.trials, seed=search_seed,
+                        run=f"{method}-{budget.replace('=', '')}-s{search_seed}", **settings)
     if result.best is None:
         raise SystemExit(f"{method} under {budget}: no feasible candidate in {args.trials} evaluations")
     signal = evaluators.get_evaluator(settings["proxy"]).metrics[0]
@@ -143,42 +149,52 @@ def _hiera_t_structure(depth_scale: float, width: int) -> dict[str, Any]:
             "mask_unit_size": HIERA_T["mask_unit_size"], "head_dim": width, "stages": stages}
 
 
-def find_winners(args: argparse.Namespace, path: Path) -> dict[str, dict[str, Any]]:
-    """budget -> method -> winner, running only the searches not yet saved in `path`."""
+def find_winners(args: argparse.Namespace, path: Path) -> Winners:
+    """budget -> method -> search seed -> winner, running only the searches not yet saved in `path`."""
     winners = json.loads(path.read_text()) if path.is_file() else {}
     for budget in args.budgets:
-        chosen = winners.setdefault(budget, {})
         for method in args.methods:
-            if method in chosen:
-                continue
-            if method in SEARCHES:
-                chosen[method] = search_winner(method, budget, args)
-            elif method == "random":
-                chosen[method] = random_winner(budget, args.search_seed)
-            else:
-                chosen[method] = hiera_t_winner(budget)
-            chosen[method].update(proxy=SEARCHES.get(method, {}).get("proxy", args.proxy), trials=args.trials,
-                                  search_seed=args.search_seed)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(winners, indent=1, sort_keys=True))  # after each: a search runs once
-            print(f"{budget} {method}: winner found in {chosen[method]['search_s']:.0f} s", flush=True)
+            chosen = winners.setdefault(budget, {}).setdefault(method, {})
+            for search_seed in args.search_seeds:
+                if str(search_seed) in chosen:
+                    continue
+                if method in SEARCHES:
+                    winner = search_winner(method, budget, search_seed, args)
+                elif method == "random":
+                    winner = random_winner(budget, search_seed)
+                else:
+                    winner = hiera_t_winner(budget)  # no seed: the same blueprint every time
+                winner.update(proxy=SEARCHES.get(method, {}).get("proxy", args.proxy), trials=args.trials,
+                              search_seed=search_seed)
+                chosen[str(search_seed)] = winner
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(json.dumps(winners, indent=1, sort_keys=True))  # after each: a search runs once
+                print(f"{budget} {method} search seed {search_seed}: winner found in {winner['search_s']:.0f} s",
+                      flush=True)
     return winners
 
 
-def training_jobs(winners: dict[str, dict[str, Any]], args: argparse.Namespace) -> list[dict[str, Any]]:
+def training_seeds(search_seed: int, args: argparse.Namespace) -> list[int]:
+    """The first search seed's winners train with every `--seeds`; the others' with the first only
+    (a further search seed says more about the method than a further training seed does)."""
+    return args.seeds if search_seed == args.search_seeds[0] else args.seeds[:1]
+
+
+def training_jobs(winners: Winners, args: argparse.Namespace) -> list[dict[str, Any]]:
     """(blueprint, seed) jobs of every winner, labelled `method@budget`, deduplicated by (arch_id, seed)."""
     import gas
 
     space = gas.get_space("hiera", **SPACE_OPTIONS)
     jobs, seen = [], set()
-    for budget in args.budgets:
-        for method in args.methods:
-            blueprint = space.parse(winners[budget][method]["blueprint"])
-            for seed in args.seeds:
-                if (blueprint.arch_id, seed) not in seen:
-                    seen.add((blueprint.arch_id, seed))
-                    jobs.append({"slice": f"{method}@{budget}", "blueprint": blueprint, "seed": seed,
-                                 "epochs": args.epochs, "train_images": args.train_images})
+    for search_seed in args.search_seeds:  # the first search seed's winners first: the main table
+        for budget in args.budgets:
+            for method in args.methods:
+                blueprint = space.parse(winners[budget][method][str(search_seed)]["blueprint"])
+                for seed in training_seeds(search_seed, args):
+                    if (blueprint.arch_id, seed) not in seen:
+                        seen.add((blueprint.arch_id, seed))
+                        jobs.append({"slice": f"{method}@{budget}", "blueprint": blueprint, "seed": seed,
+                                     "epochs": args.epochs, "train_images": args.train_images})
     return jobs
 
 
@@ -200,37 +216,80 @@ def paired_difference(hits_a: np.ndarray, hits_b: np.ndarray, resamples: int = 2
     return {"points": 100 * float(hits_a.mean() - hits_b.mean()), "low": 100 * float(low), "high": 100 * float(high)}
 
 
-def summarize(winners: dict[str, dict[str, Any]], records: list[dict[str, Any]], args: argparse.Namespace) -> dict:
-    """Per budget and method: blueprint, cost, each seed's top-1, mean, spread; gas's paired differences."""
+def summarize(winners: Winners, records: list[dict[str, Any]], args: argparse.Namespace) -> dict:
+    """Per budget: the first search seed's winners (blueprint, cost, each training seed's top-1, mean,
+    spread; gas's paired differences), the same across every search seed, and the headroom."""
+    by_key = {(r["arch_id"], r["seed"], r["epochs"], r["train_images"]): r for r in records}
+    summary: dict[str, Any] = {"budgets": {}, "seeds": args.seeds, "search_seeds": args.search_seeds,
+                               "epochs": args.epochs, "train_images": args.train_images, "trials": args.trials,
+                               "proxy": args.proxy}
+    first = args.search_seeds[0]
+    for budget in args.budgets:
+        rows, hits, across, across_hits = {}, {}, {}, {}
+        for method in args.methods:
+            found = winners.get(budget, {}).get(method, {})
+            if str(first) in found:
+                rows[method], done = _winner_row(found[str(first)], args.seeds, by_key, args)
+                if len(done) == len(args.seeds) and all("val_hits" in r for r in done):
+                    hits[method] = np.stack([unpack_hits(r["val_hits"], r["val_images"]) for r in done])  # [seeds, images]
+            seeded = [found[str(s)] for s in args.search_seeds if str(s) in found]
+            if len(args.search_seeds) > 1 and len(seeded) == len(args.search_seeds):
+                trained = [_winner_row(w, args.seeds[:1], by_key, args)[1] for w in seeded]
+                across[method] = [100 * done[0]["final_val_top1"] if done else None for done in trained]
+                if all(done and "val_hits" in done[0] for done in trained):
+                    across_hits[method] = np.stack([unpack_hits(done[0]["val_hits"], done[0]["val_images"])
+                                                    for done in trained])  # [search seeds, images]
+        summary["budgets"][budget] = {"methods": rows, "differences": _differences(hits), "headroom": headroom(budget),
+                                      "across_search_seeds": {"top1": across,
+                                                              "differences": _differences(across_hits)}}
+    return summary
+
+
+def _winner_row(winner: dict[str, Any], seeds: list[int], by_key: dict, args: argparse.Namespace
+                ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A winner's table row and its finished trainings with `seeds`."""
     import gas
 
     space = gas.get_space("hiera", **SPACE_OPTIONS)
-    by_key = {(r["arch_id"], r["seed"], r["epochs"], r["train_images"]): r for r in records}
-    summary: dict[str, Any] = {"budgets": {}, "seeds": args.seeds, "epochs": args.epochs,
-                               "train_images": args.train_images, "trials": args.trials, "proxy": args.proxy}
-    for budget in args.budgets:
-        rows, hits = {}, {}
-        for method in args.methods:
-            winner = winners.get(budget, {}).get(method)
-            if winner is None:
-                continue
-            blueprint = space.parse(winner["blueprint"])
-            done = [by_key[k] for k in ((blueprint.arch_id, s, args.epochs, args.train_images) for s in args.seeds)
-                    if k in by_key]
-            cost = space.cost(blueprint)
-            top1 = [r["final_val_top1"] for r in done]
-            rows[method] = {"arch_id": blueprint.arch_id, "describe": blueprint.describe(), "macs": cost.macs,
-                            "params": cost.params, "search_s": winner["search_s"], "signal": winner.get("signal"),
-                            "top1": top1, "mean": float(np.mean(top1)) if top1 else None,
-                            "spread": float(np.std(top1)) if len(top1) > 1 else None,
-                            "trained": len(done), "train_s": sum(r["train_s"] for r in done)}
-            if len(done) == len(args.seeds) and all("val_hits" in r for r in done):
-                hits[method] = np.stack([unpack_hits(r["val_hits"], r["val_images"]) for r in done])  # [seeds, images]
-        differences = {f"{ours} - {other}": paired_difference(hits[ours], hits[other])
-                       for ours in GAS_METHODS for other in METHODS[METHODS.index(ours) + 1:]
-                       if ours in hits and other in hits}
-        summary["budgets"][budget] = {"methods": rows, "differences": differences, "headroom": headroom(budget)}
-    return summary
+    blueprint = space.parse(winner["blueprint"])
+    done = [by_key[k] for k in ((blueprint.arch_id, s, args.epochs, args.train_images) for s in seeds) if k in by_key]
+    cost, top1 = space.cost(blueprint), [r["final_val_top1"] for r in done]
+    row = {"arch_id": blueprint.arch_id, "describe": blueprint.describe(), "macs": cost.macs, "params": cost.params,
+           "search_s": winner["search_s"], "signal": winner.get("signal"), "top1": top1,
+           "mean": float(np.mean(top1)) if top1 else None, "spread": float(np.std(top1)) if len(top1) > 1 else None,
+           "trained": len(done), "train_s": sum(r["train_s"] for r in done)}
+    return row, done
+
+
+def _differences(hits: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    """Each gas method minus each simpler way of choosing, paired on the test images."""
+    return {f"{ours} - {other}": paired_difference(hits[ours], hits[other])
+            for ours in GAS_METHODS for other in METHODS if other not in GAS_METHODS and ours in hits and other in hits}
+
+
+def difference_lines(differences: dict[str, dict[str, float]]) -> list[str]:
+    """One line per paired difference, with its verdict against the goal."""
+    lines = []
+    for pair, diff in differences.items():
+        verdict = "meets" if diff["low"] > 0 and diff["points"] >= GOAL_POINTS else "does not meet"
+        lines.append(f"- {pair}: {diff['points']:+.2f} points [{diff['low']:+.2f}, {diff['high']:+.2f}] "
+                     f"({verdict} the goal: >= {GOAL_POINTS} points, interval above 0)")
+    return lines
+
+
+def across_search_seeds(section: dict[str, Any], summary: dict[str, Any]) -> list[str]:
+    """The table and differences over every search seed (one training seed each), when there are several."""
+    across = section.get("across_search_seeds", {})
+    if not across.get("top1"):
+        return []
+    seeds = summary["search_seeds"]
+    table = [[method, *("" if t is None else f"{t:.2f}" for t in top1),
+              "" if None in top1 else f"{np.mean(top1):.2f}"] for method, top1 in across["top1"].items()]
+    return [f"### Across search seeds {seeds} (training seed {summary['seeds'][0]} each)", "",
+            ("Each search run again with another seed (`random` draws another blueprint; `hiera-t` has none); "
+            "the interval now resamples the search seeds too, so it holds the search's own luck."), "",
+            tabulate(table, ["method", *(f"search seed {s} %" for s in seeds), "mean %"], tablefmt="github"), "",
+            *difference_lines(across["differences"]), ""]
 
 
 def why(section: dict[str, Any], proxy: str | None) -> list[str]:
@@ -242,11 +301,14 @@ def why(section: dict[str, Any], proxy: str | None) -> list[str]:
     best_name, best = max(signals.items(), key=lambda item: item[1]["points"])
     lines = [(f"- **Headroom.** Among the {room['blueprints']} reference blueprints in this band (drawn the way `random` "
              f"draws, trained with the same recipe), a perfect chooser gains {_gain(oracle)} points over a random pick. "
-             f"The goal's {GOAL_POINTS} points over `random` is {GOAL_POINTS / oracle['points']:.0%} of that.")]
+             f"The goal's {GOAL_POINTS} points over `random` is {GOAL_POINTS / oracle['points']:.0%} of that"
+             + (f"; gas's measured {section['differences']['gas - random']['points']:+.2f} is "
+                f"{section['differences']['gas - random']['points'] / oracle['points']:.0%}."
+                if "gas - random" in section["differences"] else "."))]
     if proxy in signals:
         lines.append(f"- **The signal.** gas and optuna-random both rank by `{proxy}`, whose pick among them gains "
-                     f"{_gain(signals[proxy])}; the two differ only in the sampler, so their difference is bounded by "
-                     "what this signal can tell apart at equal cost.")
+                     f"{_gain(signals[proxy])}; what separates the two is the sampler (TPE with the width placed in the band, "
+                     "against uniform over the space's dimensions), not the signal.")
     half_widths = [(d["high"] - d["low"]) / 2 for d in section["differences"].values()]
     lines.append(f"- **What would close it.** A signal whose pick gains >= {GOAL_POINTS} here; the best measured, "
                  f"`{best_name}`, gains {_gain(best)}, so none does yet, and a signal must order candidates of "
@@ -277,11 +339,8 @@ def write_report(summary: dict[str, Any], results: Path) -> None:
                  for m, r in section["methods"].items()]
         lines += [tabulate(table, ["method", "blueprint", "MMACs", "M params", "top-1 per seed %", "mean %",
                                    "seed std", "search s"], tablefmt="github"), ""]
-        for pair, diff in section.get("differences", {}).items():
-            verdict = "meets" if diff["low"] > 0 and diff["points"] >= GOAL_POINTS else "does not meet"
-            lines.append(f"- {pair}: {diff['points']:+.2f} points [{diff['low']:+.2f}, {diff['high']:+.2f}] "
-                         f"({verdict} the goal: >= {GOAL_POINTS} points, interval above 0)")
-        lines += ["", "### Why, and what would close it", "", *why(section, summary.get("proxy")),
+        lines += [*difference_lines(section["differences"]), "", *across_search_seeds(section, summary),
+                  "### Why, and what would close it", "", *why(section, summary.get("proxy")),
                   *headroom_markdown(section["headroom"])]
     results.mkdir(parents=True, exist_ok=True)
     (results / "search_accuracy.json").write_text(json.dumps(summary, indent=1, sort_keys=True))
@@ -296,7 +355,9 @@ def main() -> None:
     parser.add_argument("--budgets", nargs="+", default=["flops=2.5M", "flops=1M"],
                         help="analytic budgets (MACs at 32 px); the first matches the reference set's band slice")
     parser.add_argument("--trials", type=int, default=40, help="evaluations of each search")
-    parser.add_argument("--search-seed", type=int, default=0)
+    parser.add_argument("--search-seeds", type=int, nargs="+", default=[0],
+                        help="seeds of each search (and of the random pick); the first one's winners train with "
+                             "every --seeds, the others' with the first")
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS),
                         help="ways of choosing to compare (default: all; a winner already found is reused)")
     parser.add_argument("--proxy", default=evaluators.DEFAULT_PROXY, help="the signal both searches rank by")
