@@ -10,7 +10,8 @@ Two mechanisms, both optional and independent:
 * **Prescreen** (`--prescreen PROXY --prescreen-keep K`): a cheap-first cascade. Inside the trial the
   zero-cost proxy is scored first; when it falls below the running (1 - K) quantile of the proxy
   scores of the trials finished so far (passed in with each trial's config by the searcher), the
-  trial skips training and is recorded as failed with the reason `prescreened: ...`. Until
+  trial skips training and is recorded as `screened` (its cheap metrics kept, the reason
+  `prescreened: ...` under `screened`; the sampler is told it failed, having no objective). Until
   `PRESCREEN_WARMUP` scores are known every candidate is trained. Simple on purpose: the quantile
   lags behind by the trials in flight, which only makes the screen more lenient.
 * **Learning screen** (`--prescreen predictor`): the screen is the learned accuracy predictor, and

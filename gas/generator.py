@@ -55,16 +55,17 @@ LATENCY_METRIC = BUDGET_METRICS[LATENCY_BUDGET][0]
 
 
 class Status:
-    """Values of the `gas_status` user attribute; the first three were evaluated on a worker."""
+    """Values of the `gas_status` user attribute; the first four were evaluated on a worker."""
 
     EVALUATED = "evaluated"
     FAILED = "failed"
     OVER_BUDGET = "over_budget"  # evaluated, but over a measured budget (latency, throughput)
+    SCREENED = "screened"  # scored by the cheap prescreen only, which kept it from training
     INFEASIBLE = "infeasible"  # over an analytic budget, or predicted over the latency one: never built
     DUPLICATE = "duplicate"  # answered from the cache
     INTERRUPTED = "interrupted"  # RUNNING when its driver died; re-asked on resume
 
-    EVALUATIONS = (EVALUATED, FAILED, OVER_BUDGET)
+    EVALUATIONS = (EVALUATED, FAILED, OVER_BUDGET, SCREENED)
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,16 @@ class Generator:
         """Record an evaluation that raised, returned NaN or timed out; the search goes on."""
         proposal.trial.set_user_attr("error", reason[:2000])
         frozen = self._finish(proposal.trial, Status.FAILED, TrialState.FAIL)
+        return self._settle(proposal, frozen)
+
+    def tell_screened(self, proposal: Proposal, reason: str, metrics: Mapping[str, float]) -> FrozenTrial:
+        """Record a candidate the prescreen stopped before training, with the cheap metrics it has.
+
+        Not a failure, but told to the sampler as one (FAIL): it has no value of the objective,
+        and a sampler that took it for a finished trial would learn from a number it never saw."""
+        proposal.trial.set_user_attr("screened", reason[:2000])
+        proposal.trial.set_user_attr("metrics", _as_floats(metrics))
+        frozen = self._finish(proposal.trial, Status.SCREENED, TrialState.FAIL)
         return self._settle(proposal, frozen)
 
     def fail_in_flight(self, reason: str) -> int:
@@ -302,7 +313,8 @@ class Generator:
         return frozen
 
     def _answer_from_cache(self, trial: optuna.Trial, source: FrozenTrial) -> FrozenTrial:
-        extra = {"duplicate_of": source.number, "error": source.user_attrs.get("error")}
+        extra = {"duplicate_of": source.number, "error": source.user_attrs.get("error"),
+                 "screened": source.user_attrs.get("screened")}
         if "metrics" in source.user_attrs:
             extra["metrics"] = source.user_attrs["metrics"]
         return self._finish(

@@ -32,7 +32,7 @@ class SearchProgress:
                  console: Console | None = None):
         self.total, self.done = total, done
         self.counts = {Status.EVALUATED: 0, Status.FAILED: 0, Status.INFEASIBLE: 0, Status.DUPLICATE: 0,
-                       Status.OVER_BUDGET: 0}
+                       Status.OVER_BUDGET: 0, Status.SCREENED: 0}
         self.best: float | None = None
         self.objectives = objectives
         self._progress = Progress(
@@ -62,5 +62,6 @@ class SearchProgress:
     def _stats(self) -> str:
         c = self.counts
         best = "-" if self.best is None else f"{self.best:.4g}"
-        return (f"feasible {c[Status.EVALUATED]} failed {c[Status.FAILED]} over {c[Status.OVER_BUDGET]} "
+        screened = f"screened {c[Status.SCREENED]} " if c[Status.SCREENED] else ""
+        return (f"feasible {c[Status.EVALUATED]} {screened}failed {c[Status.FAILED]} over {c[Status.OVER_BUDGET]} "
                 f"infeasible {c[Status.INFEASIBLE]} dup {c[Status.DUPLICATE]} best {self.objectives.primary_key} {best}")

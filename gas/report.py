@@ -36,6 +36,7 @@ def trial_record(trial: FrozenTrial) -> dict[str, Any]:
         "metrics": attrs.get("metrics", {}),
         "constraints": trial.constraints or None,
         "error": attrs.get("error"),
+        "screened": attrs.get("screened"),
         "duplicate_of": attrs.get("duplicate_of"),
         "seconds": trial.duration.total_seconds() if trial.duration else None,
         "blueprint": attrs.get("blueprint"),

@@ -20,12 +20,13 @@ from typing import Any
 from gas_kernel.blueprint import Blueprint
 from search_spaces import SearchSpace
 
-__all__ = ["ERROR_KEY", "METRICS_KEY", "NO_RETRY_KEY", "Screened", "evaluate_candidate", "evaluate_or_error", "teach",
+__all__ = ["ERROR_KEY", "METRICS_KEY", "NO_RETRY_KEY", "SCREENED_KEY", "Screened", "evaluate_candidate", "evaluate_or_error", "teach",
            "tune_trainable"]
 
 ERROR_KEY = "gas_error"
 METRICS_KEY = "gas_metrics"
 NO_RETRY_KEY = "gas_no_retry"  # a timed-out trial would time out again: fail it, do not retry
+SCREENED_KEY = "gas_screened"  # why the prescreen stopped the candidate (its cheap metrics under METRICS_KEY)
 
 
 def evaluate_candidate(
@@ -77,15 +78,15 @@ def evaluate_or_error(
     space: SearchSpace, blueprint: Blueprint, evaluators: Sequence[Any], ctx: Any, timeout_s: float | None,
     after_each: Callable[[dict[str, float]], str | None] | None = None,
 ) -> dict[str, Any]:
-    """Metrics, or `{ERROR_KEY: reason}` when the candidate failed, was screened out or ran past
-    `timeout_s` (a screened one keeps its metrics under METRICS_KEY)."""
+    """Metrics, or `{ERROR_KEY: reason}` when the candidate failed or ran past `timeout_s`, or
+    `{SCREENED_KEY: reason, METRICS_KEY: cheap metrics}` when the prescreen stopped it."""
     outcome: dict[str, Any] = {}
 
     def work() -> None:
         try:
             outcome.update(evaluate_candidate(space, blueprint, evaluators, ctx, after_each))
         except Screened as screened:
-            outcome.update({ERROR_KEY: screened.reason, METRICS_KEY: screened.metrics})
+            outcome.update({SCREENED_KEY: screened.reason, METRICS_KEY: screened.metrics})
         except Exception as error:  # noqa: BLE001 - any failure of one candidate fails only it
             outcome[ERROR_KEY] = _reason(error)
 
@@ -136,6 +137,8 @@ def tune_trainable(config: dict[str, Any], *, space: SearchSpace, evaluators: Se
         out[PRESCREEN_KEY] = partial[prescreen[0]]
     if ERROR_KEY in result:
         return {**out, ERROR_KEY: result[ERROR_KEY]}
+    if SCREENED_KEY in result:
+        return {**out, **result}
     return {**out, METRICS_KEY: result}
 
 

@@ -21,7 +21,7 @@ from gas.cluster import connect_error, prepare_connection, resolve_address
 from gas.fidelity import EXAMPLES_KEY, Prescreen, TrainedExamples
 from gas.generator import Generator, Proposal
 from gas.ray_auth import quiet_auth_warnings
-from gas.trial import ERROR_KEY, METRICS_KEY, NO_RETRY_KEY
+from gas.trial import ERROR_KEY, METRICS_KEY, NO_RETRY_KEY, SCREENED_KEY
 
 __all__ = ["RAY_SESSION_FILE", "GasSearcher", "RaySession", "ray_session", "run_tune", "worker_runtime_env"]
 
@@ -179,6 +179,8 @@ class GasSearcher(_searcher_base()):
             self.generator.tell_failed(proposal, self._error_of(trial_id))
         elif result.get(ERROR_KEY):
             self.generator.tell_failed(proposal, str(result[ERROR_KEY]))
+        elif result.get(SCREENED_KEY):
+            self.generator.tell_screened(proposal, str(result[SCREENED_KEY]), _metrics_of(result))
         elif not _metrics_of(result):
             self.generator.tell_failed(proposal, "trial stopped before it reported any metrics")
         else:  # a trial ASHA stopped: its last epoch's metrics (with stopped_early) are told

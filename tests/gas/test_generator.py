@@ -112,6 +112,21 @@ def test_failed_and_nan_evaluations_are_failed_trials():
     assert generator.evaluations() == 2
 
 
+def test_a_screened_candidate_keeps_its_cheap_metrics_counts_as_evaluated_and_its_duplicate_says_why():
+    generator = make_generator(sampler="random")
+    screened = generator.ask()
+    generator.tell_screened(screened, "prescreened: grad_norm 0.1 below the running quantile 0.5; not trained",
+                            {"grad_norm": 0.1})
+    generator.study.enqueue_trial(generator.study.trials[screened.number].params)
+    generator.ask()
+    source, duplicate = generator.study.trials[screened.number], generator.study.trials[screened.number + 1]
+    assert (source.state, source.user_attrs["gas_status"]) == (TrialState.FAIL, Status.SCREENED)
+    assert source.user_attrs["metrics"] == {"grad_norm": 0.1} and "error" not in source.user_attrs
+    assert duplicate.user_attrs["gas_status"] == Status.DUPLICATE and duplicate.state == TrialState.FAIL
+    assert duplicate.user_attrs["screened"].startswith("prescreened: grad_norm")
+    assert generator.evaluations() == 1
+
+
 def test_measured_budget_breach_is_infeasible_after_evaluation():
     generator = make_generator(budgets={"flops": 20e6, "latency": 5.0}, objectives=("proxy", "latency"))
     proposal = generator.ask()
