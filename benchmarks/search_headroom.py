@@ -97,7 +97,7 @@ def headroom(budget: str, reference: Path = REFERENCE_JSONL, results: Path = HER
     inside = np.array([band <= budgets.usage(space.cost(blueprints[a])) <= 1.0 for a in ids])
     result: dict[str, Any] = {"budget": budget, "band": band, "blueprints": int(inside.sum())}
     if inside.sum() < MIN_BLUEPRINTS:
-        result["note"] = f"{int(inside.sum())} reference blueprints in the band: too few to say"
+        result["note"] = f"only {int(inside.sum())} reference blueprints lie in the band (the headroom needs {MIN_BLUEPRINTS})"
         return result
     chosen = targets[inside]
     result["top1_range"] = [100 * float(chosen.min()), 100 * float(chosen.max())]
@@ -106,10 +106,11 @@ def headroom(budget: str, reference: Path = REFERENCE_JSONL, results: Path = HER
     return result
 
 
-def markdown(section: dict[str, Any]) -> list[str]:
-    """The headroom table of one budget, best way of choosing first."""
+def markdown(section: dict[str, Any], standalone: bool = True) -> list[str]:
+    """The headroom table of one budget, best way of choosing first (nothing when the band holds too few
+    blueprints and the caller has said so already: `standalone=False`)."""
     if "note" in section:
-        return [f"Headroom: {section['note']}.", ""]
+        return [f"Headroom: {section['note']}.", ""] if standalone else []
     rows = sorted(section["signals"].items(), key=lambda item: -item[1]["points"])
     table = [["oracle (the trained top-1 itself)", *_cells(section["oracle"])]]
     table += [[name, *_cells(gain)] for name, gain in rows]
