@@ -20,8 +20,8 @@ from typing import Any
 from gas_kernel.blueprint import Blueprint
 from search_spaces import SearchSpace
 
-__all__ = ["ERROR_KEY", "METRICS_KEY", "NO_RETRY_KEY", "SCREENED_KEY", "Screened", "evaluate_candidate", "evaluate_or_error", "teach",
-           "tune_trainable"]
+__all__ = ["ERROR_KEY", "METRICS_KEY", "NO_RETRY_KEY", "SCREENED_KEY", "Screened", "evaluate_candidate",
+           "evaluate_or_error", "teach", "tune_trainable"]
 
 ERROR_KEY = "gas_error"
 METRICS_KEY = "gas_metrics"
