@@ -15,8 +15,8 @@ six ways of choosing one blueprint, the searches with the same number of evaluat
                    on the same 10k-image subset (`--proxy train --prescreen ensemble --train-images`)
                    and ranked by that val top-1
     gas-predictor  `gas search --proxy predictor`: the learned predictor's val top-1, shipped fitted on the
-                   reference set (its pick among the reference blueprints gains the most of the
-                   zero-cost signals in `search_headroom.py`)
+                   reference set (of the signals scored without training, its pick among the reference
+                   blueprints gains the most in `search_headroom.py`)
     optuna-random  Optuna's RandomSampler over the space's own dimensions, gas's signal and evaluations
     random         one random feasible blueprint (seeded): a random structure at a random width placed in
                    the budget band by gas's generator, no signal at all
@@ -70,7 +70,7 @@ from search_headroom import MIN_BLUEPRINTS, headroom
 from search_headroom import markdown as headroom_markdown
 
 METHODS = ("gas", "gas-cascade", "gas-predictor", "optuna-random", "random", "hiera-t")
-GAS_METHODS = ("gas", "gas-cascade", "gas-predictor")  # each is compared with every other way of choosing
+GAS_METHODS = ("gas", "gas-cascade", "gas-predictor")  # each is compared with every simpler way of choosing
 SEARCHES = {  # method -> gas.search settings besides the budget, trials, seed and (unless given) signal
     "gas": {"sampler": "tpe"},
     "gas-cascade": {"sampler": "tpe", "proxy": "train", "epochs": 2, "prescreen": "ensemble", "prescreen_keep": 0.3},
