@@ -219,7 +219,17 @@ def paired_difference(hits_a: np.ndarray, hits_b: np.ndarray, resamples: int = 2
 def summarize(winners: Winners, records: list[dict[str, Any]], args: argparse.Namespace) -> dict:
     """Per budget: the first search seed's winners (blueprint, cost, each training seed's top-1, mean,
     spread; gas's paired differences), the same across every search seed, and the headroom."""
+    import gas
+
+    space = gas.get_space("hiera", **SPACE_OPTIONS)
     by_key = {(r["arch_id"], r["seed"], r["epochs"], r["train_images"]): r for r in records}
+
+    def trainings(winner: dict[str, Any], seeds: list[int]) -> tuple[Any, list[dict[str, Any]]]:
+        """A winner's blueprint and its finished trainings with `seeds`."""
+        blueprint = space.parse(winner["blueprint"])
+        keys = ((blueprint.arch_id, seed, args.epochs, args.train_images) for seed in seeds)
+        return blueprint, [by_key[k] for k in keys if k in by_key]
+
     summary: dict[str, Any] = {"budgets": {}, "seeds": args.seeds, "search_seeds": args.search_seeds,
                                "epochs": args.epochs, "train_images": args.train_images, "trials": args.trials,
                                "proxy": args.proxy}
@@ -229,36 +239,38 @@ def summarize(winners: Winners, records: list[dict[str, Any]], args: argparse.Na
         for method in args.methods:
             found = winners.get(budget, {}).get(method, {})
             if str(first) in found:
-                rows[method], done = _winner_row(found[str(first)], args.seeds, by_key, args)
-                if len(done) == len(args.seeds) and all("val_hits" in r for r in done):
-                    hits[method] = np.stack([unpack_hits(r["val_hits"], r["val_images"]) for r in done])  # [seeds, images]
+                blueprint, done = trainings(found[str(first)], args.seeds)
+                rows[method] = _winner_row(space, blueprint, found[str(first)], done)
+                if len(done) == len(args.seeds) and _has_hits(done):
+                    hits[method] = _stacked_hits(done)  # [seeds, images]
             seeded = [found[str(s)] for s in args.search_seeds if str(s) in found]
             if len(args.search_seeds) > 1 and len(seeded) == len(args.search_seeds):
-                trained = [_winner_row(w, args.seeds[:1], by_key, args)[1] for w in seeded]
-                across[method] = [100 * done[0]["final_val_top1"] if done else None for done in trained]
-                if all(done and "val_hits" in done[0] for done in trained):
-                    across_hits[method] = np.stack([unpack_hits(done[0]["val_hits"], done[0]["val_images"])
-                                                    for done in trained])  # [search seeds, images]
+                firsts = [trainings(winner, args.seeds[:1])[1][:1] for winner in seeded]  # each: [] or [training]
+                across[method] = [100 * done[0]["final_val_top1"] if done else None for done in firsts]
+                if all(firsts) and _has_hits([done[0] for done in firsts]):
+                    across_hits[method] = _stacked_hits([done[0] for done in firsts])  # [search seeds, images]
         summary["budgets"][budget] = {"methods": rows, "differences": _differences(hits), "headroom": headroom(budget),
                                       "across_search_seeds": {"top1": across,
                                                               "differences": _differences(across_hits)}}
     return summary
 
 
-def _winner_row(winner: dict[str, Any], seeds: list[int], by_key: dict, args: argparse.Namespace
-                ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """A winner's table row and its finished trainings with `seeds`."""
-    import gas
-
-    space = gas.get_space("hiera", **SPACE_OPTIONS)
-    blueprint = space.parse(winner["blueprint"])
-    done = [by_key[k] for k in ((blueprint.arch_id, s, args.epochs, args.train_images) for s in seeds) if k in by_key]
+def _winner_row(space: Any, blueprint: Any, winner: dict[str, Any], done: list[dict[str, Any]]) -> dict[str, Any]:
+    """A winner's table row: blueprint, cost, search time and its finished trainings' top-1."""
     cost, top1 = space.cost(blueprint), [r["final_val_top1"] for r in done]
-    row = {"arch_id": blueprint.arch_id, "describe": blueprint.describe(), "macs": cost.macs, "params": cost.params,
-           "search_s": winner["search_s"], "signal": winner.get("signal"), "top1": top1,
-           "mean": float(np.mean(top1)) if top1 else None, "spread": float(np.std(top1)) if len(top1) > 1 else None,
-           "trained": len(done), "train_s": sum(r["train_s"] for r in done)}
-    return row, done
+    return {"arch_id": blueprint.arch_id, "describe": blueprint.describe(), "macs": cost.macs, "params": cost.params,
+            "search_s": winner["search_s"], "signal": winner.get("signal"), "top1": top1,
+            "mean": float(np.mean(top1)) if top1 else None, "spread": float(np.std(top1)) if len(top1) > 1 else None,
+            "trained": len(done), "train_s": sum(r["train_s"] for r in done)}
+
+
+def _has_hits(trainings: list[dict[str, Any]]) -> bool:
+    return all("val_hits" in r for r in trainings)
+
+
+def _stacked_hits(trainings: list[dict[str, Any]]) -> np.ndarray:
+    """[trainings, images] bool: which test images each training classifies right."""
+    return np.stack([unpack_hits(r["val_hits"], r["val_images"]) for r in trainings])
 
 
 def _differences(hits: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:

@@ -18,6 +18,7 @@ ensemble out of sample (their grouped cross-validation in `predictor.json`).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -50,20 +51,21 @@ def pick_gain(scores: np.ndarray, targets: np.ndarray, resamples: int = 2000, se
             "whole_set": 100 * float(whole)}
 
 
+@functools.cache  # every budget's headroom reads the same reference set
 def reference_signals(reference: Path, results: Path) -> tuple[list[str], np.ndarray, dict[str, np.ndarray], Any]:
     """Sorted arch_ids, their mean trained top-1, every signal per blueprint, and their blueprints."""
     import gas
+    from evaluators.jsonl import read_jsonl
     from evaluators.predictor.reference import FEATURES_FILE, REFERENCE_DATA
     from evaluators.reference_calibration import load_reference
 
     entries = {e.blueprint.arch_id: e for e in load_reference(reference, gas.get_space("hiera", **SPACE_OPTIONS))}
     ids = sorted(entries)
     targets = np.array([entries[a].target for a in ids])
-    features = {}
-    for line in (results / FEATURES_FILE).read_text().splitlines():
-        record = json.loads(line)
-        if record["data"] == REFERENCE_DATA:
-            features[record["arch_id"]] = record["signals"]
+    features = {record["arch_id"]: record["signals"]
+                for record in read_jsonl(results / FEATURES_FILE, "the predictor's feature cache",
+                                         "`python benchmarks/predictor.py --features` measures it")
+                if record["data"] == REFERENCE_DATA}
     signals = {name: np.array([features[a][name] for a in ids], dtype=float) for name in features[ids[0]]}
     for epochs in CURVE_EPOCHS:
         signals[f"curve@{epochs}"] = np.array([entries[a].curve[epochs - 1] for a in ids])
