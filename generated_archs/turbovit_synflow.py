@@ -78,6 +78,21 @@ def reroll(x: torch.Tensor, levels: int, q_stride: int) -> torch.Tensor:
     return x.view(B, size, size, C)  # [B, H, W, C]
 
 
+def _head_major(rows: torch.Tensor, heads: int) -> torch.Tensor:
+    """qkv weight rows (or bias) from timm's [(q, k, v), heads, head_dim] order to [heads, (q, k, v), head_dim].
+
+    A copy of the (small) weight per call instead of copies of the (large) activations. The parameter
+    keeps timm's layout, so checkpoints, optimizers and timm's EMA (which updates `state_dict()`
+    tensors in place) see timm's tensors.
+    """
+    return rows.unflatten(0, (3, heads, -1)).transpose(0, 1).flatten(0, 2)  # [3*h*d, ...] -> [h*3*d, ...]
+
+
+def _is_plain_linear(module: nn.Module) -> bool:
+    """An nn.Linear itself (not a subclass or wrapper) with no forward hooks: its call is F.linear."""
+    return type(module) is nn.Linear and not (module._forward_hooks or module._forward_pre_hooks)
+
+
 class PatchEmbed(nn.Module):
     """Strided convolution from pixels to a [B, tokens, dim] sequence."""
 
@@ -135,6 +150,33 @@ class MaskUnitAttention(nn.Module):
         return self.proj(x)
 
     def _mask_unit_attention(self, x: torch.Tensor) -> torch.Tensor:
+        """Attention within each of the W mask units (token t belongs to unit t mod W)."""
+        if _is_plain_linear(self.qkv):
+            return self._mask_unit_attention_head_major(x)
+        return self._mask_unit_attention_timm_order(x)
+
+    def _mask_unit_attention_head_major(self, x: torch.Tensor) -> torch.Tensor:
+        """Mask unit attention on strided views of one qkv output: no activation is copied.
+
+        The qkv rows are read head-major (`_head_major`), so a token's qkv is [h, (q, k, v), d] and
+        the units' heads fold into one SDPA batch of W*h problems ([B, T, W*h, d] views). SDPA writes
+        its output in its query's token-major layout, [B, T', W, h, d] in memory: `proj`'s input
+        as it is. In timm's row order each of q, k, v and the output is a copy (a third of the
+        batch-32 forward of a mask unit stage on a CPU).
+        """
+        B, N, _ = x.shape
+        windows = N // (self.q_stride * self.window_size)
+        weight, bias = (_head_major(t, self.heads) for t in (self.qkv.weight, self.qkv.bias))
+        qkv = F.linear(x, weight, bias).view(B, -1, windows * self.heads, 3, self.head_dim)  # [B, T, W*h, 3, d]
+        q, k, v = qkv.unbind(3)  # each [B, T, W*h, d]
+        if self.q_stride > 1:
+            q = q.view(B, self.q_stride, -1, windows * self.heads, self.head_dim).amax(dim=1)  # [B, T/q, W*h, d]
+        x = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))  # [B, W*h, T/q, d]
+        return x.transpose(1, 2).reshape(B, -1, self.dim_out)  # [B, T/q * W, h * d]
+
+    def _mask_unit_attention_timm_order(self, x: torch.Tensor) -> torch.Tensor:
+        """The same attention through `self.qkv(x)`, for a qkv that is not a plain nn.Linear (a
+        LoRA wrapper, a quantized Linear) or that has forward hooks: they see their own call."""
         B, N, _ = x.shape
         windows = N // (self.q_stride * self.window_size)
         qkv = self.qkv(x).reshape(B, -1, windows, 3, self.heads, self.head_dim)  # [B, T, W, 3, h, d]

@@ -114,3 +114,41 @@ def test_drop_path_is_active_in_training_only():
         first = model(batch)
         torch.manual_seed(1)
         assert not torch.equal(first, model(batch))
+
+
+def _mask_unit_pooling_blueprint() -> HieraBlueprint:
+    """Two mask unit stages (the second pools its queries inside the units), then global attention."""
+    return HieraBlueprint(
+        img_size=64, num_classes=10, patch_kernel=7, patch_stride=4, patch_padding=3, mask_unit_size=4,
+        q_pool=2, stages=(StageSpec(depth=1, dim=32, heads=2, mlp_ratio=2.0, mask_unit_attn=True),
+                          StageSpec(depth=2, dim=48, heads=3, mlp_ratio=2.0, mask_unit_attn=True),
+                          StageSpec(depth=1, dim=64, heads=4, mlp_ratio=2.0, mask_unit_attn=False)),
+    )
+
+
+def test_head_major_mask_unit_attention_is_bitwise_timm_order_in_outputs_and_gradients():
+    """The copy-free path (qkv rows read head-major) and the `self.qkv(x)` path are the same function."""
+    torch.manual_seed(0)
+    model = SPACE.build(_mask_unit_pooling_blueprint())
+    batch = torch.randn(3, 3, 64, 64)
+    results = []
+    for hooked in (False, True):
+        model.zero_grad()
+        handles = [b.attn.qkv.register_forward_hook(lambda *_: None) for b in model.blocks] if hooked else []
+        logits = model(batch)
+        logits.square().sum().backward()
+        results.append((logits.detach(), [p.grad.clone() for p in model.parameters()]))
+        for handle in handles:
+            handle.remove()
+    (fast_logits, fast_grads), (timm_logits, timm_grads) = results
+    assert torch.equal(fast_logits, timm_logits)
+    assert all(torch.allclose(a, b, rtol=0, atol=1e-6) for a, b in zip(fast_grads, timm_grads))
+
+
+def test_a_wrapped_or_hooked_qkv_sees_its_own_call():
+    """LoRA wrappers, quantized Linears and forward hooks replace or watch `attn.qkv`: they must be called."""
+    model = SPACE.build(_mask_unit_pooling_blueprint()).eval()
+    calls = []
+    model.blocks[0].attn.qkv.register_forward_hook(lambda module, inputs, output: calls.append(output.shape))
+    model(torch.randn(1, 3, 64, 64))
+    assert calls == [torch.Size([1, 256, 96])]
