@@ -109,7 +109,7 @@ def early_errors(space: Any, blueprints: list, times: list[float], limit_ms: flo
                  seed: int = 0) -> list[dict]:
     """After k random timings, on the other blueprints: the median APE of each of the model's fits
     (one rate on the MACs, every rate, and `auto`, the one the generator uses), and how the generator's
-    steering sorts them: the share `auto` predicts within `limit_ms` less its median miss (what a
+    steering sorts them: the share `auto` predicts within `limit_ms` less its own error (what a
     proposal's width is steered to), and the share of those that are over the limit all the same.
     Medians (APE) and means (shares) over `repeats` random draws of the k."""
     feats = [space.cost_features(bp) for bp in blueprints]
@@ -127,7 +127,7 @@ def early_errors(space: Any, blueprints: list, times: list[float], limit_ms: flo
             for fit, values in draws.items():
                 values.append(errors(predicted[fit], measured[test])["median_ape"])
             auto = models["auto"]
-            limit = limit_ms / (1 + auto.error_at(0.5)) if auto.knows_error else limit_ms
+            limit = limit_ms / (1 + auto.error) if auto.knows_error else limit_ms
             within = predicted["auto"] <= limit  # [test]
             steered.append(within.mean())
             if within.any():
@@ -215,15 +215,15 @@ def write_report(report: dict) -> None:
 
 
 # Measurement k was proposed knowing k - 1 timings (one trial at a time): the model predicts from 1
-# (one rate on the MACs), keeps its median miss as a margin from 3 (evaluators.latency_model.
+# (one rate on the MACs), keeps its own error (p90 miss) as a margin from 3 (evaluators.latency_model.
 # MIN_ERROR_POINTS) and skips proposals from 11 (hiera: 7 rates + intercept + 3 spare). A run records
 # the phases of the model it ran with; runs from before the one-rate start (no "phases" recorded) had
 # LEGACY_PHASES.
 PHASES = ((1, 1, "unsteered: no timing yet (1)"), (2, 3, "steered by point predictions (2-3)"),
-          (4, 11, "steered by its median miss (4-11)"),
-          (12, 10**9, "steered by its median miss, skipping beyond its p90 (12-40)"))
+          (4, 11, "steered by its p90 miss (4-11)"),
+          (12, 10**9, "steered by its p90 miss, skipping beyond it (12-40)"))
 LEGACY_PHASES = ((1, 5, "unsteered: the model has < 5 timings (1-5)"), (6, 11, "steered by point predictions (6-11)"),
-                 PHASES[-1])
+                 (12, 10**9, "steered by its median miss, skipping beyond its p90 (12-40)"))
 
 
 def _fewer(saved: float) -> str:
@@ -240,7 +240,7 @@ def _early_lines(report: dict) -> list[str]:
             ("After k random timings, on the other blueprints (100 draws): the median APE of one rate on the "
              "MACs, of every rate (non-negative least squares on all features), and of `auto`, the one of the two "
              "with the smaller leave-one-out error, which the generator steers with; then the share `auto` "
-             f"predicts within the limit ({report['limit_ms']:.2f} ms) less its median miss, which is where "
+             f"predicts within the limit ({report['limit_ms']:.2f} ms) less its own error (p90 miss), which is where "
              "steering puts a proposal's width, and how many of those are over the limit all the same."), "",
             tabulate(table, ["timings", "one rate %", "every rate %", "auto (shipped) %", "predicted within %",
                              "of those over the limit %"], tablefmt="github"), ""]

@@ -47,10 +47,10 @@ class LatencyModel:
     """Fits latency_ms ~ features with non-negative rates; predicts with a held-out error bound.
 
     `add` measurements (any order, any number). Point predictions (`predict`, what steers a
-    proposal's width) come from the first one; the model's typical miss (`error_at(0.5)`, the margin
-    steering keeps) from `MIN_ERROR_POINTS`; `ready` (its `error`, the `quantile` of the leave-one-out
-    absolute relative error, is trustworthy enough to skip a proposal unbuilt) once there are a few
-    more points than the full fit has rates.
+    proposal's width) come from the first one; its `error` (the `quantile` of the leave-one-out
+    absolute relative error, the margin steering keeps) from `MIN_ERROR_POINTS`; `ready` (that error
+    is trustworthy enough to skip a proposal unbuilt) once there are a few more points than the full
+    fit has rates.
     """
 
     def __init__(self, *, quantile: float = 0.9, extra_points: int = 3, fit: str = "auto"):
