@@ -1,10 +1,11 @@
 """TurboViT against its peers: measured params, GMACs, latency, throughput and memory, side by side.
 
-    python benchmarks/peers.py [--runs 2] [--threads 2] [--repeats 3] [--models a b ...]
+    python benchmarks/peers.py [--runs 2] [--threads 2] [--repeats 3] [--models a b ...] [--malloc retain]
 
 Measures every model in one process, interleaved (gas.benchmarking), on the CPU and, when CUDA is
 available, on the GPU in fp32 and bf16/fp16. Writes benchmarks/results/peers_cpu.{json,md,*.png}
-(peers_cpu_<N>thread.* for a --threads other than 2, and peers_cuda.* beside them), with the ratios of gas's TurboViT to FasterViT-0 and
+(peers_cpu_<N>thread.* for a --threads other than 2, peers_cpu_retain.* with `--malloc retain`: glibc
+keeping freed memory, gas.benchmarking.allocator; peers_cuda.* beside them), with the ratios of gas's TurboViT to FasterViT-0 and
 MobileViTv2-2.0 next to the paper's claims (3.21x, 3.18x, 2.47x, 3.4x). With --runs 2 the whole
 measurement is repeated and the report says whether the latency ranking held (Kendall tau).
 """
@@ -21,10 +22,12 @@ from tabulate import tabulate
 
 from gas.benchmarking import (
     ALL_MODELS,
+    MALLOC_MODES,
     BenchResult,
     BenchSettings,
     compare_runs,
     resolve,
+    retain_freed_memory,
     run_benchmark,
     write_plots,
     write_report,
@@ -93,13 +96,18 @@ def main() -> None:
                         help=f"CPU threads (default {DEFAULT_CPU_THREADS}; other counts write peers_cpu_<N>thread.*)")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds per run")
     parser.add_argument("--cpu-only", action="store_true")
+    parser.add_argument("--malloc", choices=MALLOC_MODES, default="default",
+                        help="retain: glibc keeps freed memory (writes peers_cpu_retain.*)")
     args = parser.parse_args()
+    if args.malloc == "retain":
+        retain_freed_memory()
 
     candidates, unavailable = resolve(args.models)
     for skipped in unavailable:
         log(f"note: skipping {skipped.name}: {skipped.reason}")
     cpu = BenchSettings(device="cpu", threads=args.threads, rounds=args.repeats)
     stem = "peers_cpu" if args.threads == DEFAULT_CPU_THREADS else f"peers_cpu_{args.threads}thread"
+    stem += "_retain" if args.malloc == "retain" else ""
     measure(candidates, unavailable, cpu, args.runs, stem, "TurboViT against its peers (CPU)")
     if args.cpu_only or not torch.cuda.is_available():
         log("note: CUDA not available (or --cpu-only): peers_cuda.* not written")

@@ -5,12 +5,13 @@
     write_report(result, Path("out"), "bench_cpu", "Peers"); write_plots(result, Path("out"), "bench_cpu")
 
 One concept per module: `zoo` (names -> built models), `published` (cited top-1), `peak` (matmul
-yardstick), `memory` (peak memory of a forward), `runner` (interleaved timing -> rows), `results`
+yardstick), `allocator` (glibc told to keep freed memory), `memory` (peak memory of a forward), `runner` (interleaved timing -> rows), `results`
 (row types), `pareto`, `ranking` (run-to-run stability), `claims` (TurboViT paper ratios),
 `report` (markdown/JSON) and `plots` (PNG).
 """
 
 from evaluators.device import check_device
+from gas.benchmarking.allocator import MALLOC_MODES, malloc_mode, retain_freed_memory
 from gas.benchmarking.claims import PAPER_CLAIMS, claim_ratios, subject_name
 from gas.benchmarking.pareto import pareto_mask
 from gas.benchmarking.peak import FLOPS_PER_MAC, matmul_peak_gflops
@@ -32,6 +33,7 @@ from gas.benchmarking.zoo import (
 __all__ = [
     "ALL_MODELS",
     "FLOPS_PER_MAC",
+    "MALLOC_MODES",
     "PAPER_CLAIMS",
     "QUICK_MODELS",
     "BenchResult",
@@ -44,12 +46,14 @@ __all__ = [
     "claim_ratios",
     "compare_runs",
     "kendall_tau",
+    "malloc_mode",
     "markdown_report",
     "markdown_table",
     "matmul_peak_gflops",
     "pareto_mask",
     "published_top1",
     "resolve",
+    "retain_freed_memory",
     "run_benchmark",
     "subject_name",
     "write_plots",

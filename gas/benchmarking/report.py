@@ -73,6 +73,13 @@ def _load(result: BenchResult) -> str:
     return " / ".join("n/a" if v is None else f"{v:.2f}" for v in values)
 
 
+def _malloc(result: BenchResult) -> str:
+    """The allocator clause of the machine line: only when it is not glibc's default (gas.benchmarking.allocator)."""
+    if result.machine.get("malloc") != "retain":
+        return ""
+    return ", glibc malloc retaining freed memory (MALLOC_MMAP_MAX_=0, no page faults on reused activations)"
+
+
 def _sources(result: BenchResult) -> list[str]:
     lines = ["## Top-1 sources (published ImageNet-1k figures, not measured here)", ""]
     return lines + [f"- {row.name}: {row.top1_source}" for row in result.rows]
@@ -81,7 +88,7 @@ def _sources(result: BenchResult) -> list[str]:
 def markdown_report(result: BenchResult, title: str, extra: list[str] | None = None) -> str:
     """Title, machine, conventions, table, claims, skipped models, sources, plus `extra` sections."""
     machine = (f"Machine: {machine_line(result.machine)}. Device {result.device}, {result.dtype}, "
-               f"{result.threads} threads; {result.rounds} interleaved rounds; {result.seconds:.0f} s.")
+               f"{result.threads} threads{_malloc(result)}; {result.rounds} interleaved rounds; {result.seconds:.0f} s.")
     spread = ", ".join(f"{g:.0f}" for g in result.matmul_peak_samples)
     peak = (f"Matmul peak: {result.matmul_peak_gflops:.1f} GFLOP/s (best of {spread}). 1-min load average at start/end: "
             f"{_load(result)} (above the thread count means other processes shared the cores).")

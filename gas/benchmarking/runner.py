@@ -23,6 +23,7 @@ from evaluators.flops import traced_macs
 from evaluators.latency import LatencyResult, measure_latency
 from evaluators.machine import describe_machine
 from evaluators.threads import thread_count
+from gas.benchmarking.allocator import malloc_mode
 from gas.benchmarking.memory import peak_forward_memory_mb
 from gas.benchmarking.peak import FLOPS_PER_MAC, matmul_peak_gflops
 from gas.benchmarking.published import published_top1
@@ -91,7 +92,8 @@ def run_benchmark(
     return BenchResult(
         rows=rows,
         unavailable=[{"name": u.name, "reason": u.reason} for u in unavailable or []],
-        machine=describe_machine(settings.device) | {"torch_threads": threads, "load_average": [load_start, _load_average()]},
+        machine=describe_machine(settings.device) | {"torch_threads": threads, "load_average": [load_start, _load_average()],
+                                                     "malloc": malloc_mode()},
         device=settings.device,
         dtype=_dtype_name(settings.dtype),
         threads=threads,

@@ -18,11 +18,13 @@ import torch
 
 from gas.benchmarking import (
     ALL_MODELS,
+    MALLOC_MODES,
     QUICK_MODELS,
     BenchSettings,
     check_device,
     markdown_report,
     resolve,
+    retain_freed_memory,
     run_benchmark,
     write_plots,
     write_report,
@@ -52,6 +54,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch", default="1,32", metavar="L,T", help="latency batch and throughput batch (default: 1,32)")
     parser.add_argument("--threads", type=int, default=None, metavar="N", help="torch intra-op threads (default: torch's own count)")
     parser.add_argument("--repeats", type=int, default=5, metavar="N", help="interleaved rounds over all models (default: 5)")
+    parser.add_argument("--malloc", choices=MALLOC_MODES, default="default",
+                        help="retain: glibc keeps freed memory, as MALLOC_MMAP_MAX_=0 would (no page faults on "
+                        "activations over 32 MiB; see gas.benchmarking.allocator) (default: default)")
     parser.add_argument("--out", type=Path, default=None, metavar="DIR",
                         help="write bench_<device>.{md,json,png} here (default: print the table only)")
     parser.set_defaults(func=run)
@@ -64,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
         device=args.device, dtype=parse_dtype(args.dtype, args.device), latency_batch=latency_batch,
         throughput_batch=throughput_batch, threads=args.threads, rounds=args.repeats,
     )
+    if args.malloc == "retain":
+        retain_freed_memory()
     candidates, unavailable = resolve(chosen_models(args.models, args.all), progress=_say)
     for skipped in unavailable:
         print(f"note: skipping {skipped.name}: {skipped.reason}", file=sys.stderr)
