@@ -16,8 +16,8 @@ learns from it and nothing wasteful is sent to Ray:
   latency of the search; from the first timing on, the width is placed among those predicted
   within the latency budget (steering proposals under it; by the model's own error, the 90th
   percentile of its held-out misses, once that is known, a few timings in), and once every rate has
-  been checked a proposal still predicted over the budget by more than that error is rejected
-  unbuilt (constraint `latency_predicted`);
+  been checked a proposal still predicted over the budget (no width of its structure fits; without
+  width steering: over by more than that error) is rejected unbuilt (constraint `latency_predicted`);
   what is built is still timed, and the measurement still decides;
 * duplicates (an arch_id already evaluated, or being evaluated) are answered from the cache, which
   is rebuilt from the storage on resume; trials left RUNNING by a dead driver become FAIL and their
@@ -226,7 +226,14 @@ class Generator:
         return violations
 
     def _predicted_violations(self, trial: optuna.Trial, blueprint: Blueprint) -> dict[str, float]:
-        """`latency_predicted` > 0 when the latency model is confident the proposal is over budget.
+        """`latency_predicted` > 0 when the ready latency model rules the proposal out unbuilt.
+
+        A proposal whose width was chosen (the band on) sits at a width predicted within the limit
+        whenever its structure has one (`_under_latency`); predicted over the limit, the structure
+        has none, and like a structure that cannot reach the band it is not worth a measurement:
+        of such proposals measured anyway, 14 of 19 were over the budget
+        (benchmarks/results/latency_model.md at 12bbadd). Without the band, a proposal is ruled out
+        when predicted over the limit by more than the model's own error.
 
         Every prediction is recorded (`latency_predicted_ms`), also before the model may skip
         anything: the measured latency beside it is how its early steering can be checked."""
@@ -236,7 +243,8 @@ class Generator:
         trial.set_user_attr("latency_predicted_ms", round(predicted, 4))
         if not self._latency.ready:
             return {}
-        excess = self._latency.excess(predicted, self.budgets.limits[LATENCY_BUDGET])
+        limit = self.budgets.limits[LATENCY_BUDGET]
+        excess = predicted / limit - 1.0 if self._band_active() else self._latency.excess(predicted, limit)
         return {"latency_predicted": excess} if excess > 0 else {}
 
     def _learn_latency(self, blueprint: Blueprint, metrics: Mapping[str, float]) -> None:
