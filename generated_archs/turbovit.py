@@ -160,8 +160,8 @@ class MaskUnitAttention(nn.Module):
         The qkv rows are read head-major (`_head_major`), so a token's qkv is [h, (q, k, v), d] and
         the units' heads fold into one SDPA batch of W*h problems ([B, T, W*h, d] views). SDPA writes
         its output in its query's token-major layout, [B, T', W, h, d] in memory: `proj`'s input
-        as it is. In timm's row order each of q, k, v and the output is a copy (a third of the
-        batch-32 forward of a mask unit stage on a CPU).
+        as it is. In timm's row order each of q, k, v and the output is a copy (together 13% of
+        TurboViT's batch-32 forward on a CPU, benchmarks/results/model_speed.md).
         """
         B, N, _ = x.shape
         windows = N // (self.q_stride * self.window_size)
