@@ -240,6 +240,28 @@ def test_once_the_latency_model_is_ready_the_width_is_steered_under_the_latency_
     assert cautious < placed  # steered under the limit by the model's own error, its p90 miss
 
 
+@pytest.mark.parametrize("band", [BAND, None])
+def test_a_ready_model_rules_out_a_width_steered_proposal_predicted_over_the_limit_at_all(band):
+    """Band on: steering already chose the narrowest width, so predicted over the limit means no width
+    fits, and it is not measured. Band off: only a prediction over by more than the model's error is."""
+    space = get_space("hiera", img_size=32, num_classes=10)
+    objectives = Objectives(("proxy",), proxy_key="score")
+    study = optuna.create_study(directions=objectives.directions, sampler=make_sampler("random", seed=0))
+    generator = Generator(space=space, budgets=Budgets({**BUDGET, "latency": 1e9}), objectives=objectives,
+                          study=study, band=band)
+    for _ in range(15):
+        proposal = generator.ask()
+        generator.tell(proposal, {**fake_score(proposal), "latency_ms": fake_latency_ms(space, proposal.blueprint)})
+    assert generator._latency.ready
+    blueprint = space.random(7)
+    predicted = generator._latency.predict(space.cost_features(blueprint))
+    generator._latency.error_at = lambda quantile: 0.5  # its own error: 50%
+    for over, ruled_out in ((0.98, False), (1.02, band is not None), (1.6, True)):
+        generator.budgets = Budgets({**BUDGET, "latency": predicted / over})
+        violations = generator._predicted_violations(study.ask(), blueprint)
+        assert ("latency_predicted" in violations) is ruled_out, (over, band)
+
+
 def test_latency_model_is_rebuilt_from_the_storage_on_resume(tmp_path):
     storage = open_storage(f"sqlite:///{tmp_path / 'study.db'}")
     space = get_space("hiera", img_size=32, num_classes=10)
