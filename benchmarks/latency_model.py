@@ -189,8 +189,9 @@ def write_report(report: dict) -> None:
         "",
         f"## Held-out error ({report['held_out_n']} blueprints never trained on)",
         "",
-        ("APE = |predicted / measured - 1|. `own p90`: the model's own leave-one-out 90th percentile, the "
-        "margin the generator adds before it skips a proposal."),
+        ("APE = |predicted / measured - 1|. `own p90`: the model's own leave-one-out 90th percentile, its "
+        "`error`: the margin width steering keeps under the limit (and, without width steering, the margin "
+        "beyond the limit before it skips a proposal)."),
         "",
         tabulate(curve, ["trained on", "features median APE %", "features p90 APE %", "own p90 %",
                          "MACs-only median APE %", "MACs-only p90 APE %"], tablefmt="github"),
@@ -216,12 +217,12 @@ def write_report(report: dict) -> None:
 
 # Measurement k was proposed knowing k - 1 timings (one trial at a time): the model predicts from 1
 # (one rate on the MACs), keeps its own error (p90 miss) as a margin from 3 (evaluators.latency_model.
-# MIN_ERROR_POINTS) and skips proposals from 11 (hiera: 7 rates + intercept + 3 spare). A run records
+# MIN_ERROR_POINTS) and skips proposals predicted over the limit from 11 (hiera: 7 rates + intercept + 3 spare). A run records
 # the phases of the model it ran with; runs from before the one-rate start (no "phases" recorded) had
 # LEGACY_PHASES.
 PHASES = ((1, 1, "unsteered: no timing yet (1)"), (2, 3, "steered by point predictions (2-3)"),
           (4, 11, "steered by its p90 miss (4-11)"),
-          (12, 10**9, "steered by its p90 miss, skipping beyond it (12-40)"))
+          (12, 10**9, "steered by its p90 miss, skipping a proposal predicted over the limit (12-40)"))
 LEGACY_PHASES = ((1, 5, "unsteered: the model has < 5 timings (1-5)"), (6, 11, "steered by point predictions (6-11)"),
                  (12, 10**9, "steered by its median miss, skipping beyond its p90 (12-40)"))
 
