@@ -33,7 +33,7 @@ from gas.benchmarking import (
     FLOPS_PER_MAC,
     MALLOC_MODES,
     matmul_peak_gflops,
-    retain_freed_memory,
+    use_malloc,
 )
 from generated_archs import get_model
 
@@ -108,8 +108,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=15, help="timed rounds at batch 32 (x4 at batch 1)")
     parser.add_argument("--malloc", choices=MALLOC_MODES, default="default")
     args = parser.parse_args()
-    if args.malloc == "retain":
-        retain_freed_memory()
+    use_malloc(args.malloc)
     torch.set_num_threads(args.threads)
     load_before = os.getloadavg()[0]
     peaks = [matmul_peak_gflops()]

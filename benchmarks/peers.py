@@ -27,8 +27,8 @@ from gas.benchmarking import (
     BenchSettings,
     compare_runs,
     resolve,
-    retain_freed_memory,
     run_benchmark,
+    use_malloc,
     write_plots,
     write_report,
 )
@@ -99,8 +99,7 @@ def main() -> None:
     parser.add_argument("--malloc", choices=MALLOC_MODES, default="default",
                         help="retain: glibc keeps freed memory (writes peers_cpu_retain.*)")
     args = parser.parse_args()
-    if args.malloc == "retain":
-        retain_freed_memory()
+    use_malloc(args.malloc)
 
     candidates, unavailable = resolve(args.models)
     for skipped in unavailable:

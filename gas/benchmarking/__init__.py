@@ -11,7 +11,12 @@ yardstick), `allocator` (glibc told to keep freed memory), `memory` (peak memory
 """
 
 from evaluators.device import check_device
-from gas.benchmarking.allocator import MALLOC_MODES, malloc_mode, retain_freed_memory
+from gas.benchmarking.allocator import (
+    MALLOC_MODES,
+    malloc_mode,
+    retain_freed_memory,
+    use_malloc,
+)
 from gas.benchmarking.claims import PAPER_CLAIMS, claim_ratios, subject_name
 from gas.benchmarking.pareto import pareto_mask
 from gas.benchmarking.peak import FLOPS_PER_MAC, matmul_peak_gflops
@@ -56,6 +61,7 @@ __all__ = [
     "retain_freed_memory",
     "run_benchmark",
     "subject_name",
+    "use_malloc",
     "write_plots",
     "write_report",
 ]

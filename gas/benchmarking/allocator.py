@@ -26,7 +26,7 @@ import ctypes.util
 
 from gas_kernel.errors import GasError
 
-__all__ = ["MALLOC_MODES", "malloc_mode", "retain_freed_memory"]
+__all__ = ["MALLOC_MODES", "malloc_mode", "retain_freed_memory", "use_malloc"]
 
 MALLOC_MODES = ("default", "retain")
 M_TRIM_THRESHOLD = -1  # glibc <malloc.h>
@@ -39,6 +39,14 @@ _mode = "default"
 def malloc_mode() -> str:
     """"retain" once `retain_freed_memory` ran in this process, else "default"."""
     return _mode
+
+
+def use_malloc(mode: str) -> None:
+    """Apply a `--malloc` choice (MALLOC_MODES): "retain" calls `retain_freed_memory`, "default" changes nothing."""
+    if mode not in MALLOC_MODES:
+        raise GasError(f"malloc mode must be one of {', '.join(MALLOC_MODES)}, got {mode!r}")
+    if mode == "retain":
+        retain_freed_memory()
 
 
 def retain_freed_memory() -> None:

@@ -24,8 +24,8 @@ from gas.benchmarking import (
     check_device,
     markdown_report,
     resolve,
-    retain_freed_memory,
     run_benchmark,
+    use_malloc,
     write_plots,
     write_report,
 )
@@ -69,8 +69,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device, dtype=parse_dtype(args.dtype, args.device), latency_batch=latency_batch,
         throughput_batch=throughput_batch, threads=args.threads, rounds=args.repeats,
     )
-    if args.malloc == "retain":
-        retain_freed_memory()
+    use_malloc(args.malloc)
     candidates, unavailable = resolve(chosen_models(args.models, args.all), progress=_say)
     for skipped in unavailable:
         print(f"note: skipping {skipped.name}: {skipped.reason}", file=sys.stderr)
