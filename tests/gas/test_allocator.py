@@ -7,17 +7,15 @@ import subprocess
 import sys
 
 import pytest
+from bench_helpers import tiny_gas
 
-import gas
 from gas.benchmarking import (
     BenchSettings,
-    Candidate,
     allocator,
     markdown_report,
     run_benchmark,
 )
 from gas.cli import main
-from search_spaces.hiera import HieraBlueprint, StageSpec
 
 SETTINGS = BenchSettings(threads=1, rounds=1, throughput_batch=2, warmup=1, latency_budget_ms=1.0,
                          peak_matmul_size=64, measure_memory=False)
@@ -39,13 +37,6 @@ print(malloc_mode(), resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
 """
 
 
-def _tiny_gas() -> Candidate:
-    blueprint = HieraBlueprint(img_size=32, num_classes=10, patch_kernel=3, patch_stride=2, patch_padding=1,
-                               mask_unit_size=2, q_pool=1, stages=[StageSpec(depth=1, dim=16, heads=1, mask_unit_attn=True),
-                                                                    StageSpec(depth=1, dim=32, heads=2)])
-    return Candidate("turbovit_ref", gas.get_space("hiera").build(blueprint).eval(), (3, 32, 32), "gas preset")
-
-
 def _faults(mode: str) -> tuple[str, int]:
     out = subprocess.run([sys.executable, "-c", FAULTS_OF_REUSE, mode], capture_output=True, text=True, check=True)
     reported, faults = out.stdout.split()
@@ -61,9 +52,9 @@ def test_retained_memory_is_reused_without_page_faults():
 
 
 def test_the_report_names_the_allocator_only_when_it_is_not_the_default(monkeypatch):
-    default = markdown_report(run_benchmark([_tiny_gas()], SETTINGS), "t")
+    default = markdown_report(run_benchmark([tiny_gas()], SETTINGS), "t")
     monkeypatch.setattr("gas.benchmarking.runner.malloc_mode", lambda: "retain")
-    retained = run_benchmark([_tiny_gas()], SETTINGS)
+    retained = run_benchmark([tiny_gas()], SETTINGS)
     assert retained.machine["malloc"] == "retain"
     assert "retaining freed memory" in markdown_report(retained, "t") and "retaining" not in default
 

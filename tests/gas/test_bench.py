@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import timm
 import torch
+from bench_helpers import tiny_gas, tiny_gas_blueprint
 
-import gas
 from evaluators import LatencyResult
 from evaluators.flops import traced_macs
 from gas.benchmarking import (
@@ -35,22 +35,9 @@ from gas.benchmarking.report import TABLE_COLUMNS
 from gas.benchmarking.runner import format_seconds
 from gas.cli import main
 from gas_kernel.errors import GasError
-from search_spaces.hiera import HieraBlueprint, StageSpec
 
 SETTINGS = BenchSettings(threads=1, rounds=2, throughput_batch=4, warmup=1, latency_budget_ms=1.0,
                          peak_matmul_size=128)
-
-
-def _tiny_gas_blueprint() -> HieraBlueprint:
-    return HieraBlueprint(
-        img_size=32, num_classes=10, patch_kernel=3, patch_stride=2, patch_padding=1, mask_unit_size=2, q_pool=1,
-        stages=[StageSpec(depth=1, dim=16, heads=1, mask_unit_attn=True), StageSpec(depth=1, dim=32, heads=2)],
-    )
-
-
-def _tiny_gas() -> Candidate:
-    model = gas.get_space("hiera").build(_tiny_gas_blueprint()).eval()
-    return Candidate("turbovit_ref", model, (3, 32, 32), "gas preset")
 
 
 def _tiny_timm() -> Candidate:
@@ -60,7 +47,7 @@ def _tiny_timm() -> Candidate:
 
 @pytest.fixture(scope="module")
 def measured():
-    candidates = [_tiny_gas(), _tiny_timm()]
+    candidates = [tiny_gas(), _tiny_timm()]
     return candidates, run_benchmark(candidates, SETTINGS)
 
 
@@ -192,7 +179,7 @@ def test_cli_writes_report_and_plots(tmp_path, capsys):
 
 def test_progress_gives_an_estimate_first_and_the_time_left_after_each_round():
     said = []
-    run_benchmark([_tiny_gas(), _tiny_timm()], SETTINGS, progress=said.append)
+    run_benchmark([tiny_gas(), _tiny_timm()], SETTINGS, progress=said.append)
     plan = [m for m in said if m.startswith("timing ")]
     rounds = [m for m in said if m.startswith("round ")]
     assert len(plan) == 1 and plan[0].startswith("timing 2 models in 2 interleaved rounds, about ")
@@ -232,7 +219,7 @@ def test_an_export_is_measured_at_the_size_it_was_made_for(tmp_path, monkeypatch
     package = tmp_path / "generated_archs"
     package.mkdir()
     shutil.copy(Path(generated_archs.__file__), package / "__init__.py")
-    export_blueprint(_tiny_gas_blueprint(), "bench_export_32px", package)
+    export_blueprint(tiny_gas_blueprint(), "bench_export_32px", package)
     for module in [m for m in sys.modules if m == "generated_archs" or m.startswith("generated_archs.")]:
         monkeypatch.delitem(sys.modules, module)  # restored after the test
     monkeypatch.syspath_prepend(str(tmp_path))

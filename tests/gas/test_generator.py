@@ -211,15 +211,21 @@ def test_latency_model_skips_proposals_it_knows_are_over_the_latency_budget():
         assert trial.user_attrs["latency_predicted_ms"] > limit
 
 
-def test_once_the_latency_model_is_ready_the_width_is_steered_under_the_latency_budget():
+def _generator_with_timings(band: float | None) -> tuple:
+    """(space, study, generator) after 15 timed proposals of a 32 px hiera search: its latency model is ready."""
     space = get_space("hiera", img_size=32, num_classes=10)
     objectives = Objectives(("proxy",), proxy_key="score")
     study = optuna.create_study(directions=objectives.directions, sampler=make_sampler("random", seed=0))
     generator = Generator(space=space, budgets=Budgets({**BUDGET, "latency": 1e9}), objectives=objectives,
-                          study=study, band=BAND)
+                          study=study, band=band)
     for _ in range(15):
         proposal = generator.ask()
         generator.tell(proposal, {**fake_score(proposal), "latency_ms": fake_latency_ms(space, proposal.blueprint)})
+    return space, study, generator
+
+
+def test_once_the_latency_model_is_ready_the_width_is_steered_under_the_latency_budget():
+    space, study, generator = _generator_with_timings(BAND)
     widths = space.width_choices()
 
     def band_widths(structure):
@@ -244,14 +250,7 @@ def test_once_the_latency_model_is_ready_the_width_is_steered_under_the_latency_
 def test_a_ready_model_rules_out_a_width_steered_proposal_predicted_over_the_limit_at_all(band):
     """Band on: steering already chose the narrowest width, so predicted over the limit means no width
     fits, and it is not measured. Band off: only a prediction over by more than the model's error is."""
-    space = get_space("hiera", img_size=32, num_classes=10)
-    objectives = Objectives(("proxy",), proxy_key="score")
-    study = optuna.create_study(directions=objectives.directions, sampler=make_sampler("random", seed=0))
-    generator = Generator(space=space, budgets=Budgets({**BUDGET, "latency": 1e9}), objectives=objectives,
-                          study=study, band=band)
-    for _ in range(15):
-        proposal = generator.ask()
-        generator.tell(proposal, {**fake_score(proposal), "latency_ms": fake_latency_ms(space, proposal.blueprint)})
+    space, study, generator = _generator_with_timings(band)
     assert generator._latency.ready
     blueprint = space.random(7)
     predicted = generator._latency.predict(space.cost_features(blueprint))
