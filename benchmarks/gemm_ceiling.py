@@ -4,8 +4,9 @@
 
 The peers benchmark reports each model's achieved GFLOP/s against a 2048^3 `torch.mm`. A model's
 GEMMs are not 2048-square: TurboViT's have K = 192 or 480 and, at batch 1, a few hundred rows. This
-records every Linear, Conv2d and SDPA call of a forward pass of each checked-in export (shapes from
-forward hooks and a wrapped SDPA), times each op alone on contiguous inputs of that shape, and sums
+records every Linear, Conv2d and attention call (SDPA, or the batched matmuls of small mask units) of
+a forward pass of each checked-in export (shapes from forward hooks and wrapped `F.scaled_dot_product_attention`
+and `torch.bmm`), times each op alone on contiguous inputs of that shape, and sums
 them: the forward pass's time if every other step (norms, GELU, residual adds, pooling, reshapes)
 took none. Against the same peak, that sum gives the **ceiling**: the % of peak the model could
 reach with perfect non-GEMM code; the gap between it and the whole forward is the overhead that
@@ -39,7 +40,7 @@ from generated_archs import get_model
 
 RESULTS = Path(__file__).resolve().parent / "results"
 EXPORTS = ("turbovit", "turbovit_12m", "turbovit_ref")
-KINDS = ("linear", "conv", "sdpa")
+KINDS = ("linear", "conv", "attention")
 
 
 def recorded_ops(model: torch.nn.Module, x: torch.Tensor) -> list[tuple[str, Callable[[], torch.Tensor]]]:
@@ -54,21 +55,23 @@ def recorded_ops(model: torch.nn.Module, x: torch.Tensor) -> list[tuple[str, Cal
         a = torch.randn_like(inputs[0])
         ops.append(("conv", lambda: module(a)))
 
-    sdpa = F.scaled_dot_product_attention
+    sdpa, bmm = F.scaled_dot_product_attention, torch.bmm
 
-    def recording_sdpa(q, k, v, *args, **kwargs):
-        q2, k2, v2 = (torch.randn(t.shape) for t in (q, k, v))  # contiguous copies of the shapes
-        ops.append(("sdpa", lambda: sdpa(q2, k2, v2)))
-        return sdpa(q, k, v, *args, **kwargs)
+    def recording(kernel):
+        def call(*tensors, **kwargs):
+            copies = [torch.randn(t.shape) for t in tensors]  # contiguous inputs of the shapes
+            ops.append(("attention", lambda: kernel(*copies)))
+            return kernel(*tensors, **kwargs)
+        return call
 
     handles = [m.register_forward_hook(on_linear if isinstance(m, torch.nn.Linear) else on_conv)
                for m in model.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
-    F.scaled_dot_product_attention = recording_sdpa
+    F.scaled_dot_product_attention, torch.bmm = recording(sdpa), recording(bmm)
     try:
         with torch.inference_mode():
             model(x)
     finally:
-        F.scaled_dot_product_attention = sdpa
+        F.scaled_dot_product_attention, torch.bmm = sdpa, bmm
         for handle in handles:
             handle.remove()
     return ops
@@ -141,13 +144,13 @@ def main() -> None:
          f"(2048^3 `torch.mm`) {peaks[0]:.1f} / {peaks[1]:.1f} GFLOP/s before / after; 1-min load average "
          f"{load_before:.2f} / {report['load_average'][1]:.2f}."),
         "",
-        ("`ceiling`: the model's MACs over the summed time of its Linear, Conv2d and SDPA calls, each timed alone "
+        ("`ceiling`: the model's MACs over the summed time of its Linear, Conv2d and attention (SDPA or bmm) calls, each timed alone "
          "on contiguous inputs of its shape (every other step at zero time), as a % of the peak; `forward`: the "
          "whole forward pass. The op columns are each kind's share of the forward; `rest` is the time no GEMM-like "
-         "op accounts for (norms, GELU, adds, pooling, reshapes, allocation)."),
+         "op accounts for (norms, GELU, adds, pooling, the small units' softmax, reshapes, allocation)."),
         "",
         tabulate(table, ["export", "batch", "ops", "forward ms", "forward % peak", "ops alone ms", "ceiling % peak",
-                         "linear", "conv", "sdpa", "rest"], tablefmt="github"),
+                         "linear", "conv", "attention", "rest"], tablefmt="github"),
         "",
     ])
     (RESULTS / f"{stem}.md").write_text(text)

@@ -87,6 +87,45 @@ def _head_major(rows: torch.Tensor, heads: int) -> torch.Tensor:
     return rows.unflatten(0, (3, heads, -1)).transpose(0, 1).flatten(0, 2)  # [3*h*d, ...] -> [h*3*d, ...]
 
 
+_MAX_BMM_SCORES = 2**20  # attention scores (the batch's units x queries x keys) written out at most
+
+
+def _unit_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """softmax(q k^T / sqrt(d)) v within each mask unit: q [B, T', U, d], k and v [B, T, U, d] -> [B, T', U, d].
+
+    U = units x heads independent problems of T (4-64) keys. SDPA's fused CPU kernel pays a fixed
+    cost per problem, which dominates at these sizes, so CPU inference takes `_unit_attention_bmm`.
+    Not where a unit has one query (Q-pooled to a token), nor where its scores would exceed 4 MiB
+    (SDPA never writes them out; 8x8 units at batch 32): there the fused kernel is as fast or faster
+    (benchmarks/results/unit_attention.md). Training keeps SDPA (its backward is fused), as do CUDA
+    and tracing, compiling or exporting (the batched matmuls loop over the batch).
+    """
+    inference = not (torch.is_grad_enabled() and q.requires_grad)
+    if inference and _bmm_is_faster(q, k) and not (torch.jit.is_tracing() or torch.compiler.is_compiling()):
+        return _unit_attention_bmm(q, k, v)
+    return F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)).transpose(1, 2)
+
+
+def _bmm_is_faster(q: torch.Tensor, k: torch.Tensor) -> bool:
+    """Whether `_unit_attention_bmm` beats SDPA's fused kernel for these units (measured on a CPU)."""
+    return q.device.type == "cpu" and 1 < q.shape[1] and q[:, :, :, 0].numel() * k.shape[1] <= _MAX_BMM_SCORES
+
+
+def _unit_attention_bmm(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """`_unit_attention` as two batched matmuls per image, which read the strided views (nothing is
+    copied), and a softmax over the tiny rows written out (torch's is slow for rows of 4)."""
+    B, queries, units, head_dim = q.shape
+    scores = q.new_empty(B, units, queries, k.shape[1])  # [B, U, T', T]
+    for q_b, k_b, scores_b in zip(q, k, scores):
+        torch.bmm(q_b.transpose(0, 1), k_b.permute(1, 2, 0), out=scores_b)  # [U, T', d] @ [U, d, T]
+    attn = (scores - scores.amax(dim=-1, keepdim=True)).mul_(head_dim**-0.5).exp_()
+    attn = attn.div_(attn.sum(dim=-1, keepdim=True))  # softmax(scores / sqrt(d)) over each query's keys
+    out = q.new_empty(B, units, queries, head_dim)  # [B, U, T', d]
+    for attn_b, v_b, out_b in zip(attn, v, out):
+        torch.bmm(attn_b, v_b.transpose(0, 1), out=out_b)  # [U, T', T] @ [U, T, d]
+    return out.transpose(1, 2)  # [B, T', U, d]
+
+
 def _is_plain_linear(module: nn.Module) -> bool:
     """An nn.Linear itself (not a subclass or wrapper) with no forward hooks: its call is F.linear."""
     return type(module) is nn.Linear and not (module._forward_hooks or module._forward_pre_hooks)
@@ -158,10 +197,9 @@ class MaskUnitAttention(nn.Module):
         """Mask unit attention on strided views of one qkv output: no activation is copied.
 
         The qkv rows are read head-major (`_head_major`), so a token's qkv is [h, (q, k, v), d] and
-        the units' heads fold into one SDPA batch of W*h problems ([B, T, W*h, d] views). SDPA writes
-        its output in its query's token-major layout, [B, T', W, h, d] in memory: `proj`'s input
-        as it is. In timm's row order each of q, k, v and the output is a copy (together 13% of
-        TurboViT's batch-32 forward on a CPU, benchmarks/results/model_speed.md).
+        the units' heads fold into one batch of W*h problems ([B, T, W*h, d] views) that SDPA or the
+        batched matmuls read in place. In timm's row order each of q, k and v is a copy (with SDPA's
+        output, 13% of TurboViT's batch-32 forward on a CPU, benchmarks/results/model_speed.md).
         """
         B, N, _ = x.shape
         windows = N // (self.q_stride * self.window_size)
@@ -170,8 +208,8 @@ class MaskUnitAttention(nn.Module):
         q, k, v = qkv.unbind(3)  # each [B, T, W*h, d]
         if self.q_stride > 1:
             q = q.view(B, self.q_stride, -1, windows * self.heads, self.head_dim).amax(dim=1)  # [B, T/q, W*h, d]
-        x = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))  # [B, W*h, T/q, d]
-        return x.transpose(1, 2).reshape(B, -1, self.dim_out)  # [B, T/q * W, h * d]
+        x = _unit_attention(q, k, v)  # [B, T/q, W*h, d]
+        return x.reshape(B, -1, self.dim_out)  # [B, T/q * W, h * d]
 
     def _mask_unit_attention_timm_order(self, x: torch.Tensor) -> torch.Tensor:
         """The same attention through `self.qkv(x)`, for a qkv that is not a plain nn.Linear (a
@@ -186,7 +224,7 @@ class MaskUnitAttention(nn.Module):
         # SDPA's fused CPU kernel takes 4-d inputs only (5-d ones fall back to the unfused math path):
         # fold heads and windows into one batch of independent attention problems.
         q, k, v = (t.reshape(B, self.heads * windows, -1, self.head_dim) for t in (q, k, v))  # [B, h*W, T, d]
-        x = F.scaled_dot_product_attention(q, k, v)  # [B, h*W, T/q, d]
+        x = _unit_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)).transpose(1, 2)  # [B, h*W, T/q, d]
         x = x.view(B, self.heads, windows, -1, self.head_dim)  # [B, h, W, T/q, d]
         return x.transpose(1, 3).reshape(B, -1, self.dim_out)  # [B, T/q * W, h * d]
 

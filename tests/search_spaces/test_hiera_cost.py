@@ -105,8 +105,7 @@ def _hooked_counts(model: torch.nn.Module, pixels: torch.Tensor) -> dict[str, in
             module.register_forward_hook(on_conv)
     torch.nn.functional.scaled_dot_product_attention = counting_sdpa
     try:
-        with torch.no_grad():
-            model(pixels)
+        model(pixels)  # with autograd on, every attention problem goes through SDPA
     finally:
         torch.nn.functional.scaled_dot_product_attention = sdpa
     return counts

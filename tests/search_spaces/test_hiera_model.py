@@ -3,10 +3,11 @@
 import pytest
 import timm
 import torch
+import torch.nn.functional as F
 
 import gas
 from search_spaces.hiera import Hiera, HieraBlueprint, StageSpec
-from search_spaces.hiera.model import reroll, unroll
+from search_spaces.hiera.model import _unit_attention_bmm, reroll, unroll
 from search_spaces.hiera.presets import TIMM_NAMES
 
 SPACE = gas.get_space("hiera")
@@ -52,10 +53,11 @@ def test_forward_intermediates_match_timm_feature_maps():
     with torch.inference_mode():
         final, features = ours.forward_intermediates(batch)
         expected = reference.forward_intermediates(batch, intermediates_only=True)
+        final_features = ours.forward_features(batch)
     assert [tuple(f.shape) for f in features] == [(1, 96, 56, 56), (1, 192, 28, 28), (1, 384, 14, 14), (1, 768, 7, 7)]
     for got, want in zip(features, expected):
         assert torch.allclose(got, want, atol=1e-5)
-    assert torch.equal(final, ours.forward_features(batch))
+    assert torch.equal(final, final_features)
 
 
 def test_feature_info_reports_channels_and_reduction():
@@ -152,3 +154,44 @@ def test_a_wrapped_or_hooked_qkv_sees_its_own_call():
     model.blocks[0].attn.qkv.register_forward_hook(lambda module, inputs, output: calls.append(output.shape))
     model(torch.randn(1, 3, 64, 64))
     assert calls == [torch.Size([1, 256, 96])]
+
+
+@pytest.mark.parametrize(("keys", "queries", "units", "head_dim"), [(4, 4, 1176, 32), (16, 4, 98, 64), (64, 16, 49, 64), (4, 1, 30, 32)])
+def test_unit_attention_by_batched_matmuls_is_sdpa(keys, queries, units, head_dim):
+    """The CPU inference path computes SDPA's attention, per unit, within float rounding."""
+    generator = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(3, t, units, head_dim, generator=generator) for t in (queries, keys, keys))
+    expected = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))  # [B, U, T', d]
+    got = _unit_attention_bmm(q, k, v)
+    assert got.shape == (3, queries, units, head_dim)
+    assert torch.allclose(got, expected.transpose(1, 2), rtol=0, atol=2e-6)
+
+
+def _sdpa_calls(model: torch.nn.Module, batch: torch.Tensor) -> int:
+    calls = []
+    sdpa = F.scaled_dot_product_attention
+    F.scaled_dot_product_attention = lambda *args, **kwargs: calls.append(1) or sdpa(*args, **kwargs)
+    try:
+        model(batch)
+    finally:
+        F.scaled_dot_product_attention = sdpa
+    return len(calls)
+
+
+def test_inference_takes_batched_matmuls_for_units_of_several_queries_and_matches_training_path():
+    """Stage 1's 2x2 units (4 queries) take the batched matmuls in inference; stage 2's first block,
+    pooled to one query per unit, and stage 3's global attention take SDPA, as does all of training."""
+    torch.manual_seed(0)
+    blueprint = HieraBlueprint(
+        img_size=64, num_classes=10, patch_kernel=7, patch_stride=4, patch_padding=3, mask_unit_size=2,
+        q_pool=1, stages=(StageSpec(depth=1, dim=32, heads=2, mlp_ratio=2.0, mask_unit_attn=True),
+                          StageSpec(depth=1, dim=48, heads=3, mlp_ratio=2.0, mask_unit_attn=True),
+                          StageSpec(depth=1, dim=64, heads=4, mlp_ratio=2.0, mask_unit_attn=False)),
+    )
+    model = SPACE.build(blueprint).eval()
+    batch = torch.randn(2, 3, 64, 64)
+    assert _sdpa_calls(model, batch) == 3
+    with torch.inference_mode():
+        assert _sdpa_calls(model, batch) == 2
+        inference = model(batch)
+    assert torch.allclose(inference, model(batch).detach(), rtol=0, atol=1e-5)
