@@ -88,6 +88,14 @@ def _head_major(rows: torch.Tensor, heads: int) -> torch.Tensor:
 
 
 _MAX_BMM_SCORES = 2**20  # attention scores (the batch's units x queries x keys) written out at most
+_MAX_CHUNK_BYTES = 32 * 2**20  # glibc's largest mmap threshold: larger blocks are mapped (and page-faulted) afresh
+
+
+def _eager_inference(x: torch.Tensor) -> bool:
+    """A CPU forward pass with autograd off, not traced, compiled or exported: where the CPU-only
+    shortcuts below apply (training, CUDA and graph capture keep one path for the whole batch)."""
+    return (x.device.type == "cpu" and not torch.is_grad_enabled()
+            and not (torch.jit.is_tracing() or torch.compiler.is_compiling()))
 
 
 def _unit_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -100,15 +108,16 @@ def _unit_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.
     (benchmarks/results/unit_attention.md). Training keeps SDPA (its backward is fused), as do CUDA
     and tracing, compiling or exporting (the batched matmuls loop over the batch).
     """
-    inference = not (torch.is_grad_enabled() and q.requires_grad)
-    if inference and _bmm_is_faster(q, k) and not (torch.jit.is_tracing() or torch.compiler.is_compiling()):
+    if _eager_inference(q) and _bmm_is_faster(q, k):
         return _unit_attention_bmm(q, k, v)
     return F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)).transpose(1, 2)
 
 
 def _bmm_is_faster(q: torch.Tensor, k: torch.Tensor) -> bool:
-    """Whether `_unit_attention_bmm` beats SDPA's fused kernel for these units (measured on a CPU)."""
-    return q.device.type == "cpu" and 1 < q.shape[1] and q[:, :, :, 0].numel() * k.shape[1] <= _MAX_BMM_SCORES
+    """Whether `_unit_attention_bmm` beats SDPA's fused kernel for these units (measured on a CPU, in
+    fp32: SDPA's softmax accumulates half precision inputs in fp32, the written-out one would not)."""
+    scores = q.numel() // q.shape[-1] * k.shape[1]
+    return q.dtype == torch.float32 and 1 < q.shape[1] and scores <= _MAX_BMM_SCORES
 
 
 def _unit_attention_bmm(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -194,7 +203,7 @@ class MaskUnitAttention(nn.Module):
         return self._mask_unit_attention_timm_order(x)
 
     def _mask_unit_attention_head_major(self, x: torch.Tensor) -> torch.Tensor:
-        """Mask unit attention on strided views of one qkv output: no activation is copied.
+        """Mask unit attention on strided views of one qkv output: q, k and v are never copied.
 
         The qkv rows are read head-major (`_head_major`), so a token's qkv is [h, (q, k, v), d] and
         the units' heads fold into one batch of W*h problems ([B, T, W*h, d] views) that SDPA or the
@@ -390,7 +399,26 @@ class Hiera(nn.Module):
         return {"pos_embed"}
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Pixels [B, C, H, W] -> final tokens [B, N_last, C_last] (spatial order once fully pooled)."""
+        """Pixels [B, C, H, W] -> final tokens [B, N_last, C_last] (spatial order once fully pooled).
+
+        CPU inference takes a large batch in chunks whose widest activation fits in 32 MiB: glibc
+        maps every larger block afresh, so each call page-faults through it (1.27x for TurboViT at
+        batch 32, benchmarks/results/model_speed.md). Every image goes through the same ops either way.
+        """
+        if _eager_inference(x) and self._images_per_chunk(x) < x.shape[0]:
+            return torch.cat([self._forward_features_at_once(chunk) for chunk in x.split(self._images_per_chunk(x))])
+        return self._forward_features_at_once(x)
+
+    def _images_per_chunk(self, x: torch.Tensor) -> int:
+        """The most images whose widest activation (a qkv or MLP hidden layer) stays within 32 MiB."""
+        tokens, widest = self.grid_size**2, 0
+        for block in self.blocks:
+            widest = max(widest, tokens * block.attn.qkv.out_features)
+            tokens //= block.attn.q_stride
+            widest = max(widest, tokens * block.mlp.fc1.out_features)
+        return max(1, _MAX_CHUNK_BYTES // (widest * x.element_size()))
+
+    def _forward_features_at_once(self, x: torch.Tensor) -> torch.Tensor:
         x = self.patch_embed(x) + self.pos_embed  # [B, N, C0]
         x = unroll(x, self.grid_size, self.q_stride, self.unroll_levels)  # [B, N, C0]
         for block in self.blocks:

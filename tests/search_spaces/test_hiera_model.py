@@ -7,7 +7,13 @@ import torch.nn.functional as F
 
 import gas
 from search_spaces.hiera import Hiera, HieraBlueprint, StageSpec
-from search_spaces.hiera.model import _unit_attention_bmm, reroll, unroll
+from search_spaces.hiera import model as hiera_model
+from search_spaces.hiera.model import (
+    _bmm_is_faster,
+    _unit_attention_bmm,
+    reroll,
+    unroll,
+)
 from search_spaces.hiera.presets import TIMM_NAMES
 
 SPACE = gas.get_space("hiera")
@@ -167,6 +173,17 @@ def test_unit_attention_by_batched_matmuls_is_sdpa(keys, queries, units, head_di
     assert torch.allclose(got, expected.transpose(1, 2), rtol=0, atol=2e-6)
 
 
+def test_batched_matmuls_only_for_fp32_units_of_several_queries_and_scores_within_4_mib():
+    def units(batch, queries, keys, units, dtype=torch.float32):
+        return torch.zeros(batch, queries, units, 32, dtype=dtype), torch.zeros(batch, keys, units, 32, dtype=dtype)
+
+    assert _bmm_is_faster(*units(32, 4, 4, 1176))
+    assert not _bmm_is_faster(*units(32, 1, 4, 2940))  # Q-pooled to one query per unit
+    assert _bmm_is_faster(*units(1, 64, 64, 49))  # 200k scores
+    assert not _bmm_is_faster(*units(32, 64, 64, 49))  # 6.4M scores
+    assert not _bmm_is_faster(*units(1, 4, 4, 1176, torch.bfloat16))
+
+
 def _sdpa_calls(model: torch.nn.Module, batch: torch.Tensor) -> int:
     calls = []
     sdpa = F.scaled_dot_product_attention
@@ -195,3 +212,19 @@ def test_inference_takes_batched_matmuls_for_units_of_several_queries_and_matche
         assert _sdpa_calls(model, batch) == 2
         inference = model(batch)
     assert torch.allclose(inference, model(batch).detach(), rtol=0, atol=1e-5)
+
+
+def test_cpu_inference_in_chunks_of_images_whose_widest_activation_fits_32_mib(monkeypatch):
+    model = SPACE.build(_mask_unit_pooling_blueprint()).eval()
+    # widest activation: stage 2's first qkv, 256 tokens (before its pooling) x 3 * 48
+    assert model._images_per_chunk(torch.zeros(1)) == 32 * 2**20 // (256 * 144 * 4)
+    batch = torch.randn(5, 3, 64, 64)
+    with torch.inference_mode():
+        whole = model(batch)
+        monkeypatch.setattr(hiera_model, "_MAX_CHUNK_BYTES", 2 * 256 * 144 * 4)  # 2 images per chunk
+        assert model._images_per_chunk(batch) == 2
+        calls = []
+        model.blocks[0].register_forward_pre_hook(lambda module, inputs: calls.append(len(inputs[0])))
+        chunked = model(batch)
+    assert calls == [2, 2, 1]
+    assert torch.equal(chunked, whole)
