@@ -403,7 +403,7 @@ class Hiera(nn.Module):
         """Pixels [B, C, H, W] -> final tokens [B, N_last, C_last] (spatial order once fully pooled).
 
         CPU inference takes a large batch in chunks whose widest activation fits in 32 MiB: glibc
-        maps every larger block afresh, so each call page-faults through it (1.27x for TurboViT at
+        maps every larger block afresh, so each call page-faults through it (1.29x for TurboViT at
         batch 32, benchmarks/results/model_speed.md). Every image goes through the same ops either way.
         """
         if _eager_inference(x) and self._images_per_chunk(x) < x.shape[0]:

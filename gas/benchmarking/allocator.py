@@ -2,12 +2,12 @@
 
 glibc serves every allocation above its mmap threshold (which never grows past 32 MiB on 64-bit)
 with a fresh `mmap` and unmaps it on `free`. A CPU forward pass that makes activations larger than
-that (a batch-32 TurboViT makes several of 50-150 MiB, the qkv of its 784-token stages) therefore
-touches new pages on every call: a page fault per 4 KiB, each zero-filled by the kernel, and in a
-VM each fault is an exit to the hypervisor. On the 2-core VM of benchmarks/results/peers_cpu*.md,
-TurboViT's batch-32 throughput rose 11% with this setting (70.7 -> 78.6 img/s) and that of
-convolutional peers with large feature maps 1.7-3x (MobileViTv2, FastViT); models whose
-activations stay under 32 MiB never pay it: glibc reuses their freed blocks.
+that therefore touches new pages on every call: a page fault per 4 KiB, each zero-filled by the
+kernel, and in a VM each fault is an exit to the hypervisor. On the 2-core VM of
+benchmarks/results/peers_cpu*.md this setting raised the batch-32 throughput of convolutional peers
+with large feature maps 1.5-3x (FastViT, MobileViTv2). gas's own models no longer need it: their CPU
+inference runs a batch in chunks whose activations stay under 32 MiB (`Hiera.forward_features`),
+and glibc reuses freed blocks of that size.
 
 `retain_freed_memory` is the same setting as starting the process with
 
