@@ -334,6 +334,7 @@ class Hiera(nn.Module):
             for dim, pools, end in zip(embed_dims, self.stage_pools, self.stage_ends)
         ]
         self.head = ClassifierHead(embed_dims[-1], num_classes)
+        self.widest_activation = self._widest_activation()
         self._init_weights()
 
     def _make_blocks(
@@ -404,18 +405,25 @@ class Hiera(nn.Module):
         maps every larger block afresh, so each call page-faults through it (1.29x for TurboViT at
         batch 32, benchmarks/results/model_speed.md). Every image goes through the same ops either way.
         """
-        if _eager_inference(x) and self._images_per_chunk(x) < x.shape[0]:
-            return torch.cat([self._forward_features_at_once(chunk) for chunk in x.split(self._images_per_chunk(x))])
+        if _eager_inference(x):
+            images = self._images_per_chunk(x)
+            if images < x.shape[0]:
+                return torch.cat([self._forward_features_at_once(chunk) for chunk in x.split(images)])
         return self._forward_features_at_once(x)
 
     def _images_per_chunk(self, x: torch.Tensor) -> int:
-        """The most images whose widest activation (a qkv or MLP hidden layer) stays within 32 MiB."""
+        """The most images whose widest activation stays within 32 MiB."""
+        return max(1, _MAX_CHUNK_BYTES // (self.widest_activation * x.element_size()))
+
+    def _widest_activation(self) -> int:
+        """Elements per image of the widest activation of a forward pass: a qkv or MLP hidden layer.
+        Read from the blocks as built, so a wrapped or quantized Linear later changes nothing."""
         tokens, widest = self.grid_size**2, 0
         for block in self.blocks:
             widest = max(widest, tokens * block.attn.qkv.out_features)
             tokens //= block.attn.q_stride
             widest = max(widest, tokens * block.mlp.fc1.out_features)
-        return max(1, _MAX_CHUNK_BYTES // (widest * x.element_size()))
+        return widest
 
     def _forward_features_at_once(self, x: torch.Tensor) -> torch.Tensor:
         x = self.patch_embed(x) + self.pos_embed  # [B, N, C0]

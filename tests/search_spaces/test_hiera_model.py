@@ -228,3 +228,12 @@ def test_cpu_inference_in_chunks_of_images_whose_widest_activation_fits_32_mib(m
         chunked = model(batch)
     assert calls == [2, 2, 1]
     assert torch.equal(chunked, whole)
+
+
+def test_chunking_survives_a_wrapped_qkv():
+    """A LoRA-style wrapper has no `out_features`: the widest activation was read when the model was built."""
+    model = SPACE.build(_mask_unit_pooling_blueprint()).eval()
+    model.blocks[0].attn.qkv = torch.nn.Sequential(model.blocks[0].attn.qkv)
+    with torch.inference_mode():
+        assert model(torch.randn(2, 3, 64, 64)).shape == (2, 10)
+    assert model.widest_activation == 256 * 144
