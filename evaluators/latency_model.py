@@ -9,15 +9,15 @@ The model is physical, not a black box, and has two fits of it, the simpler firs
 
 * **one rate**: latency = r * MACs (the sum of the features named `macs` or `*_macs`), from the
   first timing on. One number is all a timing or two can pin down: on 1G-MAC hiera proposals here
-  it misses by 13% (median) after one timing and 10% after five, where the full fit misses by 33%
-  and 13% (benchmarks/results/latency_model.md, "The first predictions of a search").
+  it misses by 12% (median) after one timing and 10% after five, where the full fit misses by 34%
+  and 14% (benchmarks/results/latency_model.md, "The first predictions of a search").
 * **every rate**: latency = sum_k w_k * feature_k + w_0 with every w >= 0, features such as
   linear-layer MACs, attention MACs, elements moved by the non-GEMM steps, attention problems and
   blocks (per-op overhead) that a space computes without building (`SearchSpace.cost_features`).
   Non-negative least squares (`scipy.optimize.nnls`) on relative residuals fits it: each weight
   stays a cost (no cancelling terms that extrapolate badly, as a tree ensemble or an
   unconstrained fit would), and the fit minimises the percentage error a budget check cares about.
-  It needs more timings than it has rates, and then beats the one rate (4% against 11% median
+  It needs more timings than it has rates, and then beats the one rate (5% against 10% median
   from 20 timings in the same report).
 
 Both are judged out of sample (leave-one-out) on the timings so far, and predictions come from
