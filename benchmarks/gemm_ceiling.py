@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,6 +31,7 @@ from evaluators.machine import describe_machine
 from gas.benchmarking import (
     FLOPS_PER_MAC,
     MALLOC_MODES,
+    interleaved_medians,
     matmul_peak_gflops,
     use_malloc,
 )
@@ -77,31 +76,15 @@ def recorded_ops(model: torch.nn.Module, x: torch.Tensor) -> list[tuple[str, Cal
     return ops
 
 
-def timed(call: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    call()
-    return time.perf_counter() - started
-
-
 def measure(name: str, batch: int, rounds: int) -> dict:
     """Median seconds of the whole forward and of each recorded op, interleaved round by round."""
     model = get_model(name)().eval()
     x = torch.randn(batch, 3, 224, 224)
     macs = traced_macs(model, torch.zeros(1, 3, 224, 224))
     ops = recorded_ops(model, x)
-    forward, per_op = [], [[] for _ in ops]
-    with torch.inference_mode():
-        for _ in range(3):
-            model(x)
-            for _, call in ops:
-                call()
-        for _ in range(rounds):
-            forward.append(timed(lambda: model(x)))
-            for samples, (_, call) in zip(per_op, ops):
-                samples.append(timed(call))
-    op_seconds = [statistics.median(samples) for samples in per_op]
+    forward_s, *op_seconds = interleaved_medians([lambda: model(x)] + [call for _, call in ops], rounds, warmup=3)
     by_kind = {kind: sum(s for (k, _), s in zip(ops, op_seconds) if k == kind) for kind in KINDS}
-    return {"model": name, "batch": batch, "macs": macs, "ops": len(ops), "forward_s": statistics.median(forward),
+    return {"model": name, "batch": batch, "macs": macs, "ops": len(ops), "forward_s": forward_s,
             "ops_s": sum(op_seconds), "by_kind_s": by_kind}
 
 

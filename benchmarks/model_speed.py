@@ -17,10 +17,9 @@ import argparse
 import importlib
 import json
 import os
-import statistics
 import subprocess
-import time
 import types
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -28,7 +27,7 @@ from tabulate import tabulate
 
 from evaluators.flops import traced_macs
 from evaluators.machine import describe_machine
-from gas.benchmarking.peak import FLOPS_PER_MAC, matmul_peak_gflops
+from gas.benchmarking import FLOPS_PER_MAC, interleaved_medians, matmul_peak_gflops
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
@@ -45,21 +44,6 @@ def model_module(source: str, name: str) -> types.ModuleType:
 def export_args(name: str) -> dict:
     """The constructor arguments of a checked-in export (its MODEL_ARGS)."""
     return dict(importlib.import_module(f"generated_archs.{name}").MODEL_ARGS)
-
-
-def time_pair(before: torch.nn.Module, after: torch.nn.Module, x: torch.Tensor, rounds: int) -> tuple[float, float]:
-    """Median seconds per call of each model, timed alternately so both share every moment's load."""
-    samples: dict[str, list[float]] = {"before": [], "after": []}
-    with torch.inference_mode():
-        for model in (before, after):
-            for _ in range(3):
-                model(x)
-        for _ in range(rounds):
-            for key, model in (("before", before), ("after", after)):
-                started = time.perf_counter()
-                model(x)
-                samples[key].append(time.perf_counter() - started)
-    return statistics.median(samples["before"]), statistics.median(samples["after"])
 
 
 def main() -> None:
@@ -86,7 +70,8 @@ def main() -> None:
         macs = traced_macs(after, torch.zeros(1, 3, 224, 224))
         for batch in (1, 32):
             x = torch.randn(batch, 3, 224, 224)
-            t_before, t_after = time_pair(before, after, x, args.rounds * (4 if batch == 1 else 1))
+            t_before, t_after = interleaved_medians([partial(before, x), partial(after, x)],
+                                                    args.rounds * (4 if batch == 1 else 1), warmup=3)
             rows.append({"model": name, "batch": batch, "gmacs": macs / 1e9, "before_ms": 1e3 * t_before,
                          "after_ms": 1e3 * t_after, "speedup": t_before / t_after,
                          "before_gflops": FLOPS_PER_MAC * macs * batch / t_before / 1e9,

@@ -18,9 +18,6 @@ import argparse
 import importlib
 import json
 import os
-import statistics
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -29,6 +26,7 @@ from tabulate import tabulate
 
 import gas
 from evaluators.machine import describe_machine
+from gas.benchmarking import interleaved_medians
 from search_spaces.hiera import Hiera
 from search_spaces.hiera import model as hiera_model
 
@@ -68,23 +66,10 @@ def sdpa(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     return F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)).transpose(1, 2)
 
 
-def median_ms(kernels: dict[str, Callable[[], torch.Tensor]], rounds: int) -> dict[str, float]:
-    """Median milliseconds per call of each kernel, called alternately so all share every moment's load."""
-    samples: dict[str, list[float]] = {name: [] for name in kernels}
-    with torch.inference_mode():
-        for kernel in kernels.values():
-            kernel()
-        for _ in range(rounds):
-            for name, kernel in kernels.items():
-                started = time.perf_counter()
-                kernel()
-                samples[name].append(time.perf_counter() - started)
-    return {name: 1e3 * statistics.median(times) for name, times in samples.items()}
-
-
 def compare_kernels(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, rounds: int) -> dict:
     """Both kernels' median times on one call's q, k, v, which one `_unit_attention` picks, and their difference."""
-    times = median_ms({"sdpa": lambda: sdpa(q, k, v), "bmm": lambda: hiera_model._unit_attention_bmm(q, k, v)}, rounds)
+    seconds = interleaved_medians([lambda: sdpa(q, k, v), lambda: hiera_model._unit_attention_bmm(q, k, v)], rounds)
+    times = {"sdpa": 1e3 * seconds[0], "bmm": 1e3 * seconds[1]}
     with torch.inference_mode():
         difference = (sdpa(q, k, v) - hiera_model._unit_attention_bmm(q, k, v)).abs().max().item()
     chosen = "bmm" if hiera_model._bmm_is_faster(q, k) else "sdpa"

@@ -5,7 +5,7 @@
     write_report(result, Path("out"), "bench_cpu", "Peers"); write_plots(result, Path("out"), "bench_cpu")
 
 One concept per module: `zoo` (names -> built models), `published` (cited top-1), `peak` (matmul
-yardstick), `allocator` (glibc told to keep freed memory), `memory` (peak memory of a forward), `runner` (interleaved timing -> rows), `results`
+yardstick), `allocator` (glibc told to keep freed memory), `memory` (peak memory of a forward), `interleaved` (callables timed in turn), `runner` (interleaved timing -> rows), `results`
 (row types), `pareto`, `ranking` (run-to-run stability), `claims` (TurboViT paper ratios),
 `report` (markdown/JSON) and `plots` (PNG).
 """
@@ -18,6 +18,7 @@ from gas.benchmarking.allocator import (
     use_malloc,
 )
 from gas.benchmarking.claims import PAPER_CLAIMS, claim_ratios, subject_name
+from gas.benchmarking.interleaved import interleaved_medians
 from gas.benchmarking.pareto import pareto_mask
 from gas.benchmarking.peak import FLOPS_PER_MAC, matmul_peak_gflops
 from gas.benchmarking.plots import write_plots
@@ -50,6 +51,7 @@ __all__ = [
     "check_device",
     "claim_ratios",
     "compare_runs",
+    "interleaved_medians",
     "kendall_tau",
     "malloc_mode",
     "markdown_report",
