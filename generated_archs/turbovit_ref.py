@@ -84,7 +84,7 @@ def _head_major(rows: torch.Tensor, heads: int) -> torch.Tensor:
     return rows.unflatten(0, (3, heads, -1)).transpose(0, 1).flatten(0, 2)  # [3*h*d, ...] -> [h*3*d, ...]
 
 
-_MAX_BMM_SCORES = 2**20  # attention scores (the batch's units x queries x keys) written out at most
+_MAX_BMM_SCORES = 2**21  # attention scores (the batch's units x queries x keys) written out at most
 _MAX_CHUNK_BYTES = 32 * 2**20  # glibc's largest mmap threshold: larger blocks are mapped (and page-faulted) afresh
 
 
@@ -99,22 +99,32 @@ def _unit_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.
     """softmax(q k^T / sqrt(d)) v within each mask unit: q [B, T', U, d], k and v [B, T, U, d] -> [B, T', U, d].
 
     U = units x heads independent problems of T (4-64) keys. SDPA's fused CPU kernel pays a fixed
-    cost per problem, which dominates at these sizes, so CPU inference takes `_unit_attention_bmm`.
-    Not where a unit has one query (Q-pooled to a token), nor where its scores would exceed 4 MiB
-    (SDPA never writes them out; 8x8 units at batch 32): there the fused kernel is as fast or faster
-    (benchmarks/results/unit_attention.md). Training keeps SDPA (its backward is fused), as do CUDA
-    and tracing, compiling or exporting (the batched matmuls loop over the batch).
+    cost per problem, which dominates at these sizes, so fp32 CPU inference takes a kernel written
+    for them: `_unit_attention_one_query` where a unit was Q-pooled to one query, else
+    `_unit_attention_bmm` unless its scores would exceed 8 MiB (SDPA never writes them out; 8x8 units
+    at large batch), where the fused kernel is as fast or faster (benchmarks/results/unit_attention.md).
+    Training keeps SDPA (its backward is fused), as do CUDA and tracing, compiling or exporting (the
+    batched matmuls loop over the batch).
     """
-    if _eager_inference(q) and _bmm_is_faster(q, k):
+    kernel = _inference_kernel(q, k) if _eager_inference(q) else "sdpa"
+    if kernel == "one_query":
+        return _unit_attention_one_query(q, k, v)
+    if kernel == "bmm":
         return _unit_attention_bmm(q, k, v)
     return F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)).transpose(1, 2)
 
 
-def _bmm_is_faster(q: torch.Tensor, k: torch.Tensor) -> bool:
-    """Whether `_unit_attention_bmm` beats SDPA's fused kernel for these units (measured on a CPU, in
-    fp32: SDPA's softmax accumulates half precision inputs in fp32, the written-out one would not)."""
+def _inference_kernel(q: torch.Tensor, k: torch.Tensor) -> str:
+    """Which kernel is fastest for these units in CPU inference: "one_query", "bmm" or "sdpa" (measured
+    in fp32: SDPA's softmax accumulates half precision inputs in fp32, the written-out ones would not).
+    The elementwise kernel's products are as large as k, so past 32 MiB (mapped and page-faulted
+    afresh) SDPA wins again."""
+    if q.dtype != torch.float32:
+        return "sdpa"
+    if q.shape[1] == 1:
+        return "one_query" if k.numel() * k.element_size() <= _MAX_CHUNK_BYTES else "sdpa"
     scores = q.numel() // q.shape[-1] * k.shape[1]
-    return q.dtype == torch.float32 and 1 < q.shape[1] and scores <= _MAX_BMM_SCORES
+    return "bmm" if scores <= _MAX_BMM_SCORES else "sdpa"
 
 
 def _unit_attention_bmm(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -132,9 +142,35 @@ def _unit_attention_bmm(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> to
     return out.transpose(1, 2)  # [B, T', U, d]
 
 
-def _is_plain_linear(module: nn.Module) -> bool:
-    """An nn.Linear itself (not a subclass or wrapper) with no forward hooks: its call is F.linear."""
-    return type(module) is nn.Linear and not (module._forward_hooks or module._forward_pre_hooks)
+def _unit_attention_one_query(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """`_unit_attention` for units Q-pooled to a single query (q [B, 1, U, d]) as elementwise products
+    summed: per unit a matmul would be a matrix-vector product, and SDPA's per-problem cost is paid on
+    problems of 4 keys (TurboViT's Q-pooling block: 1.4-2.4x faster, benchmarks/results/unit_attention.md)."""
+    scores = (k * q).sum(dim=-1, keepdim=True)  # [B, T, U, 1]
+    attn = (scores - scores.amax(dim=1, keepdim=True)).mul_(q.shape[-1] ** -0.5).exp_()
+    attn = attn.div_(attn.sum(dim=1, keepdim=True))  # softmax(scores / sqrt(d)) over each unit's T keys
+    return (v * attn).sum(dim=1, keepdim=True)  # [B, 1, U, d]
+
+
+def _max_pool(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """Q-pooling: the maximum over `dim` (the q_stride**2 outermost slices), bitwise `x.amax(dim)`.
+
+    Pooled queries are strided views into the qkv output, where `amax` reduces slowly; in CPU
+    inference a running `torch.maximum` over the slices reads them 1.6x faster (TurboViT at 7 images).
+    """
+    if x.is_contiguous() or not _eager_inference(x):
+        return x.amax(dim=dim)
+    slices = x.unbind(dim)
+    pooled = torch.maximum(slices[0], slices[1])
+    for other in slices[2:]:
+        torch.maximum(pooled, other, out=pooled)
+    return pooled
+
+
+def _is_plain(module: nn.Module, kind: type[nn.Module]) -> bool:
+    """A `kind` itself (not a subclass or wrapper) with no forward hooks: calling its functional form
+    is calling it, and its output is a fresh tensor no one else holds."""
+    return type(module) is kind and not (module._forward_hooks or module._forward_pre_hooks)
 
 
 class PatchEmbed(nn.Module):
@@ -157,7 +193,11 @@ class Mlp(nn.Module):
         self.fc2 = nn.Linear(hidden, dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(self.act(self.fc1(x)))
+        hidden = self.fc1(x)  # [B, N, hidden]
+        if _eager_inference(x) and _is_plain(self.fc1, nn.Linear) and _is_plain(self.act, nn.GELU):
+            # CPU inference: GELU in place on fc1's fresh output, one pass less over the widest activation
+            return self.fc2(torch.ops.aten.gelu_(hidden, approximate=self.act.approximate))
+        return self.fc2(self.act(hidden))
 
 
 class MaskUnitAttention(nn.Module):
@@ -195,7 +235,7 @@ class MaskUnitAttention(nn.Module):
 
     def _mask_unit_attention(self, x: torch.Tensor) -> torch.Tensor:
         """Attention within each of the W mask units (token t belongs to unit t mod W)."""
-        if _is_plain_linear(self.qkv):
+        if _is_plain(self.qkv, nn.Linear):
             return self._mask_unit_attention_head_major(x)
         return self._mask_unit_attention_timm_order(x)
 
@@ -213,7 +253,7 @@ class MaskUnitAttention(nn.Module):
         qkv = F.linear(x, weight, bias).view(B, -1, windows * self.heads, 3, self.head_dim)  # [B, T, W*h, 3, d]
         q, k, v = qkv.unbind(3)  # each [B, T, W*h, d]
         if self.q_stride > 1:
-            q = q.view(B, self.q_stride, -1, windows * self.heads, self.head_dim).amax(dim=1)  # [B, T/q, W*h, d]
+            q = _max_pool(q.view(B, self.q_stride, -1, windows * self.heads, self.head_dim), dim=1)  # [B, T/q, W*h, d]
         x = _unit_attention(q, k, v)  # [B, T/q, W*h, d]
         return x.reshape(B, -1, self.dim_out)  # [B, T/q * W, h * d]
 
@@ -226,7 +266,7 @@ class MaskUnitAttention(nn.Module):
         q, k, v = qkv.permute(3, 0, 4, 2, 1, 5).unbind(0)  # each [B, h, W, T, d]
         if self.q_stride > 1:
             q = q.view(B, self.heads, windows, self.q_stride, -1, self.head_dim)  # [B, h, W, q, T/q, d]
-            q = q.amax(dim=3)  # [B, h, W, T/q, d]
+            q = _max_pool(q, dim=3)  # [B, h, W, T/q, d]
         # SDPA's fused CPU kernel takes 4-d inputs only (5-d ones fall back to the unfused math path):
         # fold heads and windows into one batch of independent attention problems.
         q, k, v = (t.reshape(B, self.heads * windows, -1, self.head_dim) for t in (q, k, v))  # [B, h*W, T, d]
@@ -239,7 +279,7 @@ class MaskUnitAttention(nn.Module):
         qkv = self.qkv(x).reshape(B, N, 3, self.heads, self.head_dim)  # [B, N, 3, h, d]
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each [B, h, N, d], strided views: SDPA reads them
         if self.q_stride > 1:
-            q = q.view(B, self.heads, self.q_stride, -1, self.head_dim).amax(dim=2)  # [B, h, N/q, d]
+            q = _max_pool(q.view(B, self.heads, self.q_stride, -1, self.head_dim), dim=2)  # [B, h, N/q, d]
         x = F.scaled_dot_product_attention(q, k, v)  # [B, h, N/q, d]
         return x.transpose(1, 2).reshape(B, -1, self.dim_out)  # [B, N/q, h * d]
 
@@ -273,7 +313,7 @@ class HieraBlock(nn.Module):
         if self.proj is not None:
             x = self.proj(x_norm)  # [B, N, C']
         if self.attn.q_stride > 1:
-            x = x.view(x.shape[0], self.attn.q_stride, -1, x.shape[-1]).amax(dim=1)  # [B, N/q, C']
+            x = _max_pool(x.view(x.shape[0], self.attn.q_stride, -1, x.shape[-1]), dim=1)  # [B, N/q, C']
         x = x + drop_path(self.attn(x_norm), self.drop_path, self.training)
         x = x + drop_path(self.mlp(self.norm2(x)), self.drop_path, self.training)
         return x

@@ -9,8 +9,10 @@ import gas
 from search_spaces.hiera import Hiera, HieraBlueprint, StageSpec
 from search_spaces.hiera import model as hiera_model
 from search_spaces.hiera.model import (
-    _bmm_is_faster,
+    _inference_kernel,
+    _max_pool,
     _unit_attention_bmm,
+    _unit_attention_one_query,
     reroll,
     unroll,
 )
@@ -173,15 +175,54 @@ def test_unit_attention_by_batched_matmuls_is_sdpa(keys, queries, units, head_di
     assert torch.allclose(got, expected.transpose(1, 2), rtol=0, atol=2e-6)
 
 
-def test_batched_matmuls_only_for_fp32_units_of_several_queries_and_scores_within_4_mib():
+@pytest.mark.parametrize(("keys", "units", "head_dim"), [(4, 2940, 32), (4, 784, 64), (9, 30, 16)])
+def test_unit_attention_for_one_query_is_sdpa(keys, units, head_dim):
+    """Units Q-pooled to one query: the elementwise kernel computes SDPA's attention within float rounding,
+    on strided views like the model's."""
+    generator = torch.Generator().manual_seed(0)
+    q, k, v = torch.randn(2, keys, units, 3, head_dim, generator=generator).unbind(3)  # each [B, T, U, d], strided
+    q = q[:, :1]  # [B, 1, U, d]
+    expected = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))  # [B, U, 1, d]
+    got = _unit_attention_one_query(q, k, v)
+    assert got.shape == (2, 1, units, head_dim)
+    assert torch.allclose(got, expected.transpose(1, 2), rtol=0, atol=2e-6)
+
+
+def test_inference_kernel_by_queries_size_and_dtype():
     def units(batch, queries, keys, units, dtype=torch.float32):
         return torch.zeros(batch, queries, units, 32, dtype=dtype), torch.zeros(batch, keys, units, 32, dtype=dtype)
 
-    assert _bmm_is_faster(*units(32, 4, 4, 1176))
-    assert not _bmm_is_faster(*units(32, 1, 4, 2940))  # Q-pooled to one query per unit
-    assert _bmm_is_faster(*units(1, 64, 64, 49))  # 200k scores
-    assert not _bmm_is_faster(*units(32, 64, 64, 49))  # 6.4M scores
-    assert not _bmm_is_faster(*units(1, 4, 4, 1176, torch.bfloat16))
+    assert _inference_kernel(*units(32, 4, 4, 1176)) == "bmm"
+    assert _inference_kernel(*units(7, 1, 4, 2940)) == "one_query"  # Q-pooled to one query per unit
+    assert _inference_kernel(*units(32, 1, 4, 2940)) == "sdpa"  # its products would take 48 MiB
+    assert _inference_kernel(*units(6, 64, 64, 49)) == "bmm"  # 1.2M scores
+    assert _inference_kernel(*units(32, 64, 64, 49)) == "sdpa"  # 6.4M scores
+    assert _inference_kernel(*units(1, 4, 4, 1176, torch.bfloat16)) == "sdpa"
+    assert _inference_kernel(*units(1, 1, 4, 1176, torch.bfloat16)) == "sdpa"
+
+
+def test_q_pooling_by_running_maximum_is_bitwise_amax():
+    """Strided query views in CPU inference take pairwise maxima: the same values, bit for bit."""
+    qkv = torch.randn(2, 4, 5, 6, 3, 8)  # [B, q_stride, T/q, U, (q, k, v), d]
+    queries = qkv[..., 0, :]  # [B, q_stride, T/q, U, d], strided
+    with torch.inference_mode():
+        pooled = _max_pool(queries, dim=1)
+    assert torch.equal(pooled, queries.amax(dim=1))
+
+
+def test_inplace_gelu_in_inference_matches_and_spares_a_hooked_fc1_output():
+    """CPU inference applies GELU in place to fc1's output, only where no hook may be holding that output."""
+    torch.manual_seed(0)
+    mlp = hiera_model.Mlp(16, 32).eval()
+    tokens = torch.randn(2, 5, 16)
+    with torch.inference_mode():
+        inplace = mlp(tokens)
+        captured = []
+        mlp.fc1.register_forward_hook(lambda module, inputs, output: captured.append(output))
+        hooked = mlp(tokens)
+    assert torch.equal(inplace, mlp(tokens).detach())
+    assert torch.equal(hooked, inplace)
+    assert torch.equal(captured[0], mlp.fc1(tokens).detach())  # still fc1's output, not its GELU
 
 
 def _sdpa_calls(model: torch.nn.Module, batch: torch.Tensor) -> int:
@@ -195,21 +236,22 @@ def _sdpa_calls(model: torch.nn.Module, batch: torch.Tensor) -> int:
     return len(calls)
 
 
-def test_inference_takes_batched_matmuls_for_units_of_several_queries_and_matches_training_path():
-    """Stage 1's 2x2 units (4 queries) take the batched matmuls in inference; stage 2's first block,
-    pooled to one query per unit, and stage 3's global attention take SDPA, as does all of training."""
+def test_inference_takes_its_own_kernels_for_mask_units_and_matches_training_path():
+    """Stage 1's 2x2 units (4 queries) take the batched matmuls in inference; stage 2's block (pooled
+    to one query per unit) and stage 3's first (still in those one-token units) the elementwise kernel;
+    stage 3's global attention takes SDPA, as does all of training."""
     torch.manual_seed(0)
     blueprint = HieraBlueprint(
         img_size=64, num_classes=10, patch_kernel=7, patch_stride=4, patch_padding=3, mask_unit_size=2,
         q_pool=1, stages=(StageSpec(depth=1, dim=32, heads=2, mlp_ratio=2.0, mask_unit_attn=True),
                           StageSpec(depth=1, dim=48, heads=3, mlp_ratio=2.0, mask_unit_attn=True),
-                          StageSpec(depth=1, dim=64, heads=4, mlp_ratio=2.0, mask_unit_attn=False)),
+                          StageSpec(depth=2, dim=64, heads=4, mlp_ratio=2.0, mask_unit_attn=False)),
     )
     model = SPACE.build(blueprint).eval()
     batch = torch.randn(2, 3, 64, 64)
-    assert _sdpa_calls(model, batch) == 3
+    assert _sdpa_calls(model, batch) == 4
     with torch.inference_mode():
-        assert _sdpa_calls(model, batch) == 2
+        assert _sdpa_calls(model, batch) == 1
         inference = model(batch)
     assert torch.allclose(inference, model(batch).detach(), rtol=0, atol=1e-5)
 
