@@ -84,7 +84,7 @@ def _head_major(rows: torch.Tensor, heads: int) -> torch.Tensor:
     return rows.unflatten(0, (3, heads, -1)).transpose(0, 1).flatten(0, 2)  # [3*h*d, ...] -> [h*3*d, ...]
 
 
-_MAX_BMM_SCORES = 2**21  # attention scores (the batch's units x queries x keys) written out at most
+_MAX_BMM_SCORES = 2**21  # attention scores (the batch's units x queries x keys) written out at most: 8 MiB in fp32
 _MAX_CHUNK_BYTES = 32 * 2**20  # glibc's largest mmap threshold: larger blocks are mapped (and page-faulted) afresh
 
 
@@ -101,8 +101,9 @@ def _unit_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.
     U = units x heads independent problems of T (4-64) keys. SDPA's fused CPU kernel pays a fixed
     cost per problem, which dominates at these sizes, so fp32 CPU inference takes a kernel written
     for them: `_unit_attention_one_query` where a unit was Q-pooled to one query, else
-    `_unit_attention_bmm` unless its scores would exceed 8 MiB (SDPA never writes them out; 8x8 units
-    at large batch), where the fused kernel is as fast or faster (benchmarks/results/unit_attention.md).
+    `_unit_attention_bmm`; not where they would write out too much (scores over 8 MiB: 8x8 units at
+    large batch; SDPA never writes its scores out), where the fused kernel is as fast or faster
+    (benchmarks/results/unit_attention.md).
     Training keeps SDPA (its backward is fused), as do CUDA and tracing, compiling or exporting (the
     batched matmuls loop over the batch).
     """
@@ -117,8 +118,8 @@ def _unit_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.
 def _inference_kernel(q: torch.Tensor, k: torch.Tensor) -> str:
     """Which kernel is fastest for these units in CPU inference: "one_query", "bmm" or "sdpa" (measured
     in fp32: SDPA's softmax accumulates half precision inputs in fp32, the written-out ones would not).
-    The elementwise kernel's products are as large as k, so past 32 MiB (mapped and page-faulted
-    afresh) SDPA wins again."""
+    The batched matmuls lose to the fused kernel once their scores outgrow the caches (over 8 MiB);
+    the elementwise kernel's products, as large as k, once they are mapped afresh (over 32 MiB)."""
     if q.dtype != torch.float32:
         return "sdpa"
     if q.shape[1] == 1:
@@ -145,7 +146,7 @@ def _unit_attention_bmm(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> to
 def _unit_attention_one_query(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """`_unit_attention` for units Q-pooled to a single query (q [B, 1, U, d]) as elementwise products
     summed: per unit a matmul would be a matrix-vector product, and SDPA's per-problem cost is paid on
-    problems of 4 keys (TurboViT's Q-pooling block: 1.4-2.4x faster, benchmarks/results/unit_attention.md)."""
+    problems of 4 keys (TurboViT's Q-pooling block: 1.7-2.9x faster, benchmarks/results/unit_attention.md)."""
     scores = (k * q).sum(dim=-1, keepdim=True)  # [B, T, U, 1]
     attn = (scores - scores.amax(dim=1, keepdim=True)).mul_(q.shape[-1] ** -0.5).exp_()
     attn = attn.div_(attn.sum(dim=1, keepdim=True))  # softmax(scores / sqrt(d)) over each unit's T keys
@@ -156,7 +157,8 @@ def _max_pool(x: torch.Tensor, dim: int) -> torch.Tensor:
     """Q-pooling: the maximum over `dim` (the q_stride**2 outermost slices), bitwise `x.amax(dim)`.
 
     Pooled queries are strided views into the qkv output, where `amax` reduces slowly; in CPU
-    inference a running `torch.maximum` over the slices reads them 1.6x faster (TurboViT at 7 images).
+    inference a running `torch.maximum` over the slices reads them 1.4-1.7x faster in a chunk of a
+    batch (benchmarks/results/unit_attention.md).
     """
     if x.is_contiguous() or not _eager_inference(x):
         return x.amax(dim=dim)
