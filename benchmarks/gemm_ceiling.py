@@ -4,9 +4,10 @@
 
 The peers benchmark reports each model's achieved GFLOP/s against a 2048^3 `torch.mm`. A model's
 GEMMs are not 2048-square: TurboViT's have K = 192 or 480 and, at batch 1, a few hundred rows. This
-records every Linear, Conv2d and attention call (SDPA, or the batched matmuls of small mask units) of
-a forward pass of each checked-in export (shapes from forward hooks and wrapped `F.scaled_dot_product_attention`
-and `torch.bmm`), times each op alone on contiguous inputs of that shape, and sums
+records every Linear, Conv2d and attention call (SDPA, the batched matmuls of small mask units, the
+elementwise kernel of one-query units) of a forward pass of each checked-in export (shapes from
+forward hooks and wrapped `F.scaled_dot_product_attention`, `torch.bmm` and the export's
+`_unit_attention_one_query`), times each op alone on contiguous inputs of that shape, and sums
 them: the forward pass's time if every other step (norms, GELU, residual adds, pooling, reshapes)
 took none. Against the same peak, that sum gives the **ceiling**: the % of peak the model could
 reach with perfect non-GEMM code; the gap between it and the whole forward is the overhead that
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -65,12 +67,16 @@ def recorded_ops(model: torch.nn.Module, x: torch.Tensor) -> list[tuple[str, Cal
 
     handles = [m.register_forward_hook(on_linear if isinstance(m, torch.nn.Linear) else on_conv)
                for m in model.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
+    model_code = sys.modules[type(model).__module__]  # the export's own copy of the model code
+    one_query = model_code._unit_attention_one_query
     F.scaled_dot_product_attention, torch.bmm = recording(sdpa), recording(bmm)
+    model_code._unit_attention_one_query = recording(one_query)
     try:
         with torch.inference_mode():
             model(x)
     finally:
         F.scaled_dot_product_attention, torch.bmm = sdpa, bmm
+        model_code._unit_attention_one_query = one_query
         for handle in handles:
             handle.remove()
     return ops
@@ -127,7 +133,7 @@ def main() -> None:
          f"(2048^3 `torch.mm`) {peaks[0]:.1f} / {peaks[1]:.1f} GFLOP/s before / after; 1-min load average "
          f"{load_before:.2f} / {report['load_average'][1]:.2f}."),
         "",
-        ("`ceiling`: the model's MACs over the summed time of its Linear, Conv2d and attention (SDPA or bmm) calls, each timed alone "
+        ("`ceiling`: the model's MACs over the summed time of its Linear, Conv2d and attention (SDPA, bmm or the one-query kernel) calls, each timed alone "
          "on contiguous inputs of its shape (every other step at zero time), as a % of the peak; `forward`: the "
          "whole forward pass. The op columns are each kind's share of the forward; `rest` is the time no GEMM-like "
          "op accounts for (norms, GELU, adds, pooling, the small units' softmax, reshapes, allocation)."),
