@@ -1,14 +1,17 @@
 """Model code speed: the exported TurboViTs' forward pass before and after a change to model.py.
 
-    python benchmarks/model_speed.py [--baseline COMMIT] [--threads 2] [--rounds 15]
+    python benchmarks/model_speed.py [--baseline COMMIT] [--threads 2] [--rounds 15] [--malloc retain]
 
 Every export copies `search_spaces/hiera/model.py`, so its efficiency is every TurboViT's. This
 loads the `Hiera` class from `--baseline`'s model.py (`git show`) and from this checkout, builds
 each checked-in export with both (same weights), checks the outputs agree, and times them
 interleaved call by call in one process (batch 1 and 32, fp32, `torch.inference_mode`), so both
 see the same machine load. Achieved GFLOP/s = 2 x MACs x batch / median seconds, against the
-2048^3 matmul peak measured before and after (`gas.benchmarking.peak`). Writes
-benchmarks/results/model_speed.{md,json}.
+2048^3 matmul peak measured before and after (`gas.benchmarking.peak`). With `--malloc retain`
+glibc keeps freed memory (`gas.benchmarking.allocator`): by default it may trim the heap after
+every chunk of a batch and page-fault it back, differently from one process (and one model
+instance) to the next, which can hide a few-% code change at batch 32. Writes
+benchmarks/results/model_speed{,_retain}.{md,json}.
 """
 
 from __future__ import annotations
@@ -27,7 +30,13 @@ from tabulate import tabulate
 
 from evaluators.flops import traced_macs
 from evaluators.machine import describe_machine
-from gas.benchmarking import FLOPS_PER_MAC, interleaved_medians, matmul_peak_gflops
+from gas.benchmarking import (
+    FLOPS_PER_MAC,
+    MALLOC_MODES,
+    interleaved_medians,
+    matmul_peak_gflops,
+    use_malloc,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
@@ -51,8 +60,12 @@ def main() -> None:
     parser.add_argument("--baseline", default="0bd0726", help="commit whose model.py is 'before'")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=15, help="timed calls per model at batch 32 (x4 at batch 1)")
+    parser.add_argument("--malloc", choices=MALLOC_MODES, default="default",
+                        help="retain: glibc keeps freed memory (writes model_speed_retain.*)")
     args = parser.parse_args()
+    use_malloc(args.malloc)
     torch.set_num_threads(args.threads)
+    stem = "model_speed" + ("_retain" if args.malloc == "retain" else "")
 
     old = model_module(subprocess.check_output(["git", "-C", str(REPO), "show", f"{args.baseline}:{MODEL_FILE}"], text=True), "before")
     new = model_module((REPO / MODEL_FILE).read_text(), "after")
@@ -79,10 +92,10 @@ def main() -> None:
             print(rows[-1], flush=True)
     peaks.append(matmul_peak_gflops())
     peak = max(peaks)
-    report = {"baseline": args.baseline, "threads": args.threads, "machine": describe_machine(), "peak_gflops": peaks,
+    report = {"baseline": args.baseline, "threads": args.threads, "malloc": args.malloc, "machine": describe_machine(), "peak_gflops": peaks,
               "load_average": [load_before, os.getloadavg()[0]], "rows": rows}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "model_speed.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
     table = [[r["model"], r["batch"], f"{r['gmacs']:.3f}", f"{r['before_ms']:.2f}", f"{r['after_ms']:.2f}",
               f"{r['speedup']:.3f}x", f"{r['before_gflops']:.1f} ({r['before_gflops'] / peak:.0%})",
               f"{r['after_gflops']:.1f} ({r['after_gflops'] / peak:.0%})", f"{r['max_abs_diff']:.1e}"] for r in rows]
@@ -91,7 +104,8 @@ def main() -> None:
         "# Model code speed: model.py before and after",
         "",
         (f"Machine: {machine['cpu']}, {machine['cores']} cores, torch {machine['torch']}; fp32, {args.threads} threads, "
-        f"`torch.inference_mode`; before = `{MODEL_FILE}` at {args.baseline}, after = this checkout; calls interleaved "
+        f"`torch.inference_mode`, glibc malloc {'retaining freed memory' if args.malloc == 'retain' else 'default'}; "
+        f"before = `{MODEL_FILE}` at {args.baseline}, after = this checkout; calls interleaved "
         f"one by one in one process. Matmul peak (2048^3 `torch.mm`) {peaks[0]:.1f} / {peaks[1]:.1f} GFLOP/s "
         f"before / after the timings; 1-min load average {load_before:.2f} / {report['load_average'][1]:.2f}."),
         "",
@@ -99,7 +113,7 @@ def main() -> None:
                          "after GFLOP/s (% peak)", "max |logit diff|"], tablefmt="github"),
         "",
     ])
-    (RESULTS / "model_speed.md").write_text(text)
+    (RESULTS / f"{stem}.md").write_text(text)
     print(text)
 
 

@@ -446,7 +446,8 @@ class Hiera(nn.Module):
 
         CPU inference takes a large batch in chunks whose widest activation fits in 32 MiB: glibc
         maps every larger block afresh, so each call page-faults through it (1.29x for TurboViT at
-        batch 32, benchmarks/results/model_speed.md). Every image goes through the same ops either way.
+        batch 32: `benchmarks/model_speed.py --baseline 7ee575c`). Every image goes through the same
+        ops either way.
         """
         if _eager_inference(x):
             images = self._images_per_chunk(x)

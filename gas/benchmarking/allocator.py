@@ -5,9 +5,12 @@ with a fresh `mmap` and unmaps it on `free`. A CPU forward pass that makes activ
 that therefore touches new pages on every call: a page fault per 4 KiB, each zero-filled by the
 kernel, and in a VM each fault is an exit to the hypervisor. On the 2-core VM of
 benchmarks/results/peers_cpu*.md this setting raised the batch-32 throughput of convolutional peers
-with large feature maps 1.5-3x (FastViT, MobileViTv2). gas's own models no longer need it: their CPU
+with large feature maps 1.5-3x (FastViT, MobileViTv2). gas's own models need it less: their CPU
 inference runs a batch in chunks whose activations stay under 32 MiB (`Hiera.forward_features`),
-and glibc reuses freed blocks of that size.
+so no block is mapped afresh; but glibc may still trim the heap after a chunk (its trim threshold,
+twice the largest freed mapped block, sits near a chunk's footprint) and fault it back for the
+next, from 0 to 70,000 faults per batch-32 TurboViT forward depending on the process (82% vs
+78-80% of the matmul peak, benchmarks/results/peers_cpu{,_retain}.md).
 
 `retain_freed_memory` is the same setting as starting the process with
 
