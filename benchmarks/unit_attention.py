@@ -5,7 +5,7 @@
 `search_spaces/hiera/model.py` sends CPU inference's mask unit attention to one of three kernels
 (`_inference_kernel`): `_unit_attention_one_query` (elementwise, for units Q-pooled to one query),
 `_unit_attention_bmm` (two batched matmuls per image over strided views, softmax written out) or
-`F.scaled_dot_product_attention` (scores over 8 MiB, products over 32 MiB). It Q-pools strided query
+`F.scaled_dot_product_attention` (scores over 8 MiB, keys over 32 MiB). It Q-pools strided query
 views by a running `torch.maximum` (`_max_pool`) instead of `amax`. This records the mask unit
 attention and Q-pooling calls of the checked-in exports and of timm's Hiera-Tiny layout
 (`hiera_tiny`, 8x8 units) at batch 1 and 32 (224 px, fp32, `torch.inference_mode`; one per distinct
@@ -158,7 +158,7 @@ def markdown(report: dict) -> str:
          f"{report['load_average'][1]:.2f}."),
         "",
         (f"`chosen`: what `_unit_attention` runs (`_inference_kernel`: one_query where a unit has one query and its "
-         f"products fit 32 MiB, else bmm where the scores fit 8 MiB, else SDPA). It is the fastest kernel in "
+         f"keys fit 32 MiB, else bmm where the scores fit 8 MiB, else SDPA). It is the fastest kernel in "
          f"{sum(r['chosen_is_faster'] for r in rows)} of {len(rows)} calls. `speedup`: SDPA's time over the chosen "
          "kernel's. At batch 32 the model runs in chunks of `images` (`Hiera.forward_features`); one row per distinct "
          "call shape. `max |diff|`: the largest difference of any kernel's output from SDPA's."),

@@ -105,7 +105,7 @@ def _inference_kernel(q: torch.Tensor, k: torch.Tensor) -> str:
     """Which kernel is fastest for these units in CPU inference: "one_query", "bmm" or "sdpa" (measured
     in fp32: SDPA's softmax accumulates half precision inputs in fp32, the written-out ones would not).
     The batched matmuls lose to the fused kernel once their scores outgrow the caches (over 8 MiB);
-    the elementwise kernel's products, as large as k, once they are mapped afresh (over 32 MiB)."""
+    the elementwise kernel runs on keys up to the chunk bound of 32 MiB (measured up to 10.5 MiB)."""
     if q.dtype != torch.float32:
         return "sdpa"
     if q.shape[1] == 1:
@@ -132,11 +132,21 @@ def _unit_attention_bmm(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> to
 def _unit_attention_one_query(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """`_unit_attention` for units Q-pooled to a single query (q [B, 1, U, d]) as elementwise products
     summed: per unit a matmul would be a matrix-vector product, and SDPA's per-problem cost is paid on
-    problems of 4 keys (TurboViT's Q-pooling block: 1.7-2.9x faster, benchmarks/results/unit_attention.md)."""
-    scores = (k * q).sum(dim=-1, keepdim=True)  # [B, T, U, 1]
+    problems of 4 keys (TurboViT's Q-pooling block: 1.7-2.9x faster, benchmarks/results/unit_attention.md).
+
+    Key by key, so no temporary outgrows one key's [B, U, d]: products as large as k (10.5 MB in a
+    7-image TurboViT chunk) lifted a chunk's heap footprint past glibc's trim threshold, which then
+    gave the heap back after every chunk and page-faulted it in again (25-46k faults per batch-32
+    forward against 0-19k).
+    """
+    query = q[:, 0]  # [B, U, d]
+    scores = torch.stack([(key * query).sum(dim=-1, keepdim=True) for key in k.unbind(1)], dim=1)  # [B, T, U, 1]
     attn = (scores - scores.amax(dim=1, keepdim=True)).mul_(q.shape[-1] ** -0.5).exp_()
     attn = attn.div_(attn.sum(dim=1, keepdim=True))  # softmax(scores / sqrt(d)) over each unit's T keys
-    return (v * attn).sum(dim=1, keepdim=True)  # [B, 1, U, d]
+    out = v[:, :1] * attn[:, :1]  # [B, 1, U, d]
+    for t in range(1, v.shape[1]):
+        out.addcmul_(v[:, t : t + 1], attn[:, t : t + 1])
+    return out
 
 
 def _max_pool(x: torch.Tensor, dim: int) -> torch.Tensor:
