@@ -149,7 +149,7 @@ def _unit_attention_bmm(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> to
 def _unit_attention_one_query(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """`_unit_attention` for units Q-pooled to a single query (q [B, 1, U, d]) as elementwise products
     summed: per unit a matmul would be a matrix-vector product, and SDPA's per-problem cost is paid on
-    problems of 4 keys (TurboViT's Q-pooling block: 1.7-2.9x faster, benchmarks/results/unit_attention.md).
+    problems of 4 keys (TurboViT's Q-pooling block: 1.5-2.3x faster, benchmarks/results/unit_attention.md).
 
     Key by key, so no temporary outgrows one key's [B, U, d]: products as large as k (10.5 MB in a
     7-image TurboViT chunk) lifted a chunk's heap footprint past glibc's trim threshold, which then
@@ -170,7 +170,7 @@ def _max_pool(x: torch.Tensor, dim: int) -> torch.Tensor:
     """Q-pooling: the maximum over `dim` (the q_stride**2 outermost slices), bitwise `x.amax(dim)`.
 
     Pooled queries are strided views into the qkv output, where `amax` reduces slowly; in CPU
-    inference a running `torch.maximum` over the slices reads them 1.4-1.7x faster in a chunk of a
+    inference a running `torch.maximum` over the slices reads them 1.6-1.7x faster in a chunk of a
     batch (benchmarks/results/unit_attention.md).
     """
     if x.is_contiguous() or not _eager_inference(x):

@@ -9,8 +9,9 @@ with large feature maps 1.5-3x (FastViT, MobileViTv2). gas's own models need it 
 inference runs a batch in chunks whose activations stay under 32 MiB (`Hiera.forward_features`),
 so no block is mapped afresh; but glibc may still trim the heap after a chunk (its trim threshold,
 twice the largest freed mapped block, sits near a chunk's footprint) and fault it back for the
-next, from 0 to 70,000 faults per batch-32 TurboViT forward depending on the process (82% vs
-78-80% of the matmul peak, benchmarks/results/peers_cpu{,_retain}.md).
+next, from 0 to 70,000 faults per batch-32 TurboViT forward depending on the process (`strace`:
+the heap grows and shrinks by about 62 MB per 7-image chunk). The model keeps its chunks' footprint
+down (`_unit_attention_one_query` works key by key); this setting removes what is left.
 
 `retain_freed_memory` is the same setting as starting the process with
 
