@@ -35,7 +35,6 @@ from search_spaces.hiera import model as hiera_model
 
 RESULTS = Path(__file__).resolve().parent / "results"
 EXPORTS = ("turbovit", "turbovit_12m", "turbovit_ref")
-Tensors = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 def recorded_calls(model: torch.nn.Module, batch: int, function: str) -> list[tuple]:

@@ -131,6 +131,13 @@ def _inference_kernel(q: torch.Tensor, k: torch.Tensor) -> str:
     return "bmm" if scores <= _MAX_BMM_SCORES else "sdpa"
 
 
+def _scaled_softmax(scores: torch.Tensor, dim: int, head_dim: int) -> torch.Tensor:
+    """softmax(scores / sqrt(head_dim)) over `dim`, written out for rows of a few keys (torch's softmax
+    is slow on rows of 4), max-shifted as torch does; `scores` itself is left as it is."""
+    attn = (scores - scores.amax(dim=dim, keepdim=True)).mul_(head_dim**-0.5).exp_()
+    return attn.div_(attn.sum(dim=dim, keepdim=True))
+
+
 def _unit_attention_bmm(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """`_unit_attention` as two batched matmuls per image, which read the strided views (nothing is
     copied), and a softmax over the tiny rows written out (torch's is slow for rows of 4)."""
@@ -138,8 +145,7 @@ def _unit_attention_bmm(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> to
     scores = q.new_empty(B, units, queries, k.shape[1])  # [B, U, T', T]
     for q_b, k_b, scores_b in zip(q, k, scores):
         torch.bmm(q_b.transpose(0, 1), k_b.permute(1, 2, 0), out=scores_b)  # [U, T', d] @ [U, d, T]
-    attn = (scores - scores.amax(dim=-1, keepdim=True)).mul_(head_dim**-0.5).exp_()
-    attn = attn.div_(attn.sum(dim=-1, keepdim=True))  # softmax(scores / sqrt(d)) over each query's keys
+    attn = _scaled_softmax(scores, dim=-1, head_dim=head_dim)  # over each query's keys
     out = q.new_empty(B, units, queries, head_dim)  # [B, U, T', d]
     for attn_b, v_b, out_b in zip(attn, v, out):
         torch.bmm(attn_b, v_b.transpose(0, 1), out=out_b)  # [U, T', T] @ [U, T, d]
@@ -158,8 +164,7 @@ def _unit_attention_one_query(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor)
     """
     query = q[:, 0]  # [B, U, d]
     scores = torch.stack([(key * query).sum(dim=-1, keepdim=True) for key in k.unbind(1)], dim=1)  # [B, T, U, 1]
-    attn = (scores - scores.amax(dim=1, keepdim=True)).mul_(q.shape[-1] ** -0.5).exp_()
-    attn = attn.div_(attn.sum(dim=1, keepdim=True))  # softmax(scores / sqrt(d)) over each unit's T keys
+    attn = _scaled_softmax(scores, dim=1, head_dim=q.shape[-1])  # over each unit's T keys
     out = v[:, :1] * attn[:, :1]  # [B, 1, U, d]
     for t in range(1, v.shape[1]):
         out.addcmul_(v[:, t : t + 1], attn[:, t : t + 1])
